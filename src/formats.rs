@@ -1,0 +1,357 @@
+//! String formats of profile values (Kubernetes quantities, cron schedules, CIDRs, ...).
+//!
+//! Each format is a newtype whose JSON schema carries a `pattern`, a `title` naming the
+//! format and `examples`, so that both this tool and Helm (through `values.schema.json`)
+//! reject malformed values. Checks a regular expression cannot express (numeric ranges,
+//! host bits of a CIDR) are methods used by the semantic validation.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+
+/// Defines a string newtype with a schema pattern, a title for error messages and examples.
+macro_rules! string_format {
+    ($(#[$doc:meta])* $name:ident, title: $title:literal, pattern: $pattern:literal, examples: [$($ex:literal),+] $(, not: $not:literal)?) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub const TITLE: &'static str = $title;
+            pub const PATTERN: &'static str = $pattern;
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                #[allow(unused_mut)]
+                let mut schema = json_schema!({
+                    "type": "string",
+                    "title": $title,
+                    "pattern": $pattern,
+                    "examples": [$($ex),+],
+                });
+                $(schema.insert("not".into(), serde_json::json!({ "const": $not }));)?
+                schema
+            }
+        }
+    };
+}
+
+string_format!(
+    /// A Kubernetes memory or storage quantity: a whole number with an optional binary or decimal suffix.
+    MemoryQuantity,
+    title: "Kubernetes memory quantity",
+    pattern: "^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?$",
+    examples: ["512Mi", "2Gi", "10Gi"]
+);
+
+string_format!(
+    /// A Kubernetes CPU quantity: millicores (`500m`) or cores (`1`, `1.5`).
+    CpuQuantity,
+    title: "Kubernetes CPU quantity",
+    pattern: "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$",
+    examples: ["100m", "500m", "2"]
+);
+
+string_format!(
+    /// A PostgreSQL memory size with a unit.
+    PgSize,
+    title: "PostgreSQL size",
+    pattern: "^[1-9][0-9]*(kB|MB|GB|TB)$",
+    examples: ["64MB", "256MB", "1GB"]
+);
+
+string_format!(
+    /// A PostgreSQL time value with a unit.
+    PgDuration,
+    title: "PostgreSQL duration",
+    pattern: "^[0-9]+(us|ms|s|min|h|d)$",
+    examples: ["1000ms", "1min", "300s"]
+);
+
+string_format!(
+    /// A Prometheus duration.
+    PromDuration,
+    title: "Prometheus duration",
+    pattern: "^([0-9]+(ms|s|m|h|d|w|y))+$",
+    examples: ["30s", "5m", "1h"]
+);
+
+string_format!(
+    /// A five-field cron schedule (minute hour day-of-month month day-of-week) or a macro such as `@daily`.
+    CronSchedule,
+    title: "cron schedule",
+    pattern: "^(@(yearly|annually|monthly|weekly|daily|hourly)|(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*( (\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*){4})$",
+    examples: ["0 2 * * *", "*/15 * * * *", "@daily"]
+);
+
+string_format!(
+    /// An IPv4 or IPv6 network in CIDR notation with no host bits set.
+    Cidr,
+    title: "CIDR",
+    pattern: "^([0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-fA-F:]+/[0-9]{1,3})$",
+    examples: ["10.0.0.0/8", "192.168.0.0/16", "fd00::/8"]
+);
+
+string_format!(
+    /// A container image repository, optionally with a registry host.
+    ImageRepository,
+    title: "image repository",
+    pattern: "^([a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?/)?[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$",
+    examples: ["postgres", "quay.io/prometheuscommunity/postgres-exporter"]
+);
+
+string_format!(
+    /// A pinned container image tag (`latest` is refused: it makes deployments unrepeatable).
+    ImageTag,
+    title: "pinned image tag",
+    pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+    examples: ["16.10", "v0.15.0"],
+    not: "latest"
+);
+
+string_format!(
+    /// A Kubernetes object name (DNS-1123 label).
+    K8sName,
+    title: "Kubernetes name (lower-case letters, digits and '-', at most 63)",
+    pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+    examples: ["alert-history-tls", "my-secret"]
+);
+
+string_format!(
+    /// A Kubernetes object name, or empty for "not set".
+    OptionalK8sName,
+    title: "Kubernetes name or empty",
+    pattern: "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$",
+    examples: ["", "fast-ssd"]
+);
+
+string_format!(
+    /// A DNS host name.
+    Hostname,
+    title: "DNS host name",
+    pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$",
+    examples: ["alert-history.example.com"]
+);
+
+string_format!(
+    /// An absolute HTTP path.
+    HttpPath,
+    title: "HTTP path",
+    pattern: "^/[A-Za-z0-9._~/-]*$",
+    examples: ["/", "/alert-history"]
+);
+
+string_format!(
+    /// An http(s) URL.
+    Url,
+    title: "http(s) URL",
+    pattern: "^https?://[A-Za-z0-9._~:/?#@!$&*+,;=%-]+$",
+    examples: ["https://runbooks.example.com/alert-history"]
+);
+
+string_format!(
+    /// A PostgreSQL identifier kept to lower-case letters, digits and `_`, so it needs no
+    /// quoting in SQL, pg_hba.conf or shell scripts.
+    PgIdentifier,
+    title: "PostgreSQL identifier (lower-case letters, digits, '_'; starts with a letter or '_')",
+    pattern: "^[a-z_][a-z0-9_]{0,62}$",
+    examples: ["alert_history"]
+);
+
+string_format!(
+    /// An IANA time zone name.
+    TimeZone,
+    title: "IANA time zone",
+    pattern: "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+    examples: ["Etc/UTC", "Europe/Berlin"]
+);
+
+string_format!(
+    /// A Kubernetes label or annotation key (optional DNS prefix, then a name).
+    LabelKey,
+    title: "Kubernetes label key",
+    pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+    examples: ["app.kubernetes.io/name", "release"]
+);
+
+string_format!(
+    /// A Kubernetes label value.
+    LabelValue,
+    title: "Kubernetes label value",
+    pattern: "^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$",
+    examples: ["prometheus", "kube-prometheus-stack"]
+);
+
+impl MemoryQuantity {
+    /// Size in bytes (the pattern guarantees the shape; overflow saturates).
+    pub fn bytes(&self) -> u64 {
+        let digits = self.0.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let factor: u64 = match &self.0[digits.len()..] {
+            "Ki" => 1 << 10,
+            "Mi" => 1 << 20,
+            "Gi" => 1 << 30,
+            "Ti" => 1 << 40,
+            "k" => 1_000,
+            "M" => 1_000_000,
+            "G" => 1_000_000_000,
+            "T" => 1_000_000_000_000,
+            _ => 1,
+        };
+        digits
+            .parse::<u64>()
+            .unwrap_or(u64::MAX)
+            .saturating_mul(factor)
+    }
+}
+
+impl CpuQuantity {
+    /// CPU in millicores.
+    pub fn millis(&self) -> u64 {
+        if let Some(m) = self.0.strip_suffix('m') {
+            return m.parse().unwrap_or(u64::MAX);
+        }
+        let (whole, frac) = self.0.split_once('.').unwrap_or((&self.0, ""));
+        let frac = format!("{frac:0<3}");
+        whole
+            .parse::<u64>()
+            .unwrap_or(u64::MAX)
+            .saturating_mul(1000)
+            + frac[..3].parse::<u64>().unwrap_or(0)
+    }
+}
+
+impl PgSize {
+    /// Size in kilobytes.
+    pub fn kilobytes(&self) -> u64 {
+        let digits = self.0.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let factor: u64 = match &self.0[digits.len()..] {
+            "MB" => 1 << 10,
+            "GB" => 1 << 20,
+            "TB" => 1 << 30,
+            _ => 1,
+        };
+        digits
+            .parse::<u64>()
+            .unwrap_or(u64::MAX)
+            .saturating_mul(factor)
+    }
+}
+
+impl CronSchedule {
+    /// Checks every field's numbers against its range; `Err` says which field is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        const FIELDS: [(&str, u32, u32); 5] = [
+            ("minute", 0, 59),
+            ("hour", 0, 23),
+            ("day of month", 1, 31),
+            ("month", 1, 12),
+            ("day of week", 0, 7),
+        ];
+        if self.0.starts_with('@') {
+            return Ok(());
+        }
+        for (field, (name, min, max)) in self.0.split(' ').zip(FIELDS) {
+            for part in field.split(',') {
+                let (range, step) = part.split_once('/').unwrap_or((part, "1"));
+                if step.parse::<u32>().map_or(true, |s| s == 0) {
+                    return Err(format!("{name} step `{step}` must be at least 1"));
+                }
+                if range == "*" {
+                    continue;
+                }
+                let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+                for n in [lo, hi] {
+                    match n.parse::<u32>() {
+                        Ok(v) if (min..=max).contains(&v) => {}
+                        _ => return Err(format!("{name} `{n}` is outside {min}-{max}")),
+                    }
+                }
+                if lo.parse::<u32>().ok() > hi.parse::<u32>().ok() {
+                    return Err(format!("{name} range `{range}` runs backwards"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Cidr {
+    /// Checks that the address parses, the prefix fits the family and no host bits are set.
+    pub fn check(&self) -> Result<(), String> {
+        let (addr, prefix) = self.0.split_once('/').ok_or("missing `/prefix`")?;
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("`{addr}` is not an IP address"))?;
+        let prefix: u32 = prefix
+            .parse()
+            .map_err(|_| "bad prefix length".to_string())?;
+        let bits = if addr.is_ipv4() { 32 } else { 128 };
+        if prefix > bits {
+            return Err(format!("prefix /{prefix} is longer than {bits} bits"));
+        }
+        let host_bits_set = match addr {
+            IpAddr::V4(a) => prefix < 32 && u32::from(a) << prefix != 0,
+            IpAddr::V6(a) => prefix < 128 && u128::from(a) << prefix != 0,
+        };
+        if host_bits_set {
+            return Err(format!("host bits are set after /{prefix}"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_quantities_convert_to_bytes() {
+        assert_eq!(MemoryQuantity("512Mi".into()).bytes(), 512 << 20);
+        assert_eq!(MemoryQuantity("2Gi".into()).bytes(), 2 << 30);
+        assert_eq!(MemoryQuantity("1G".into()).bytes(), 1_000_000_000);
+        assert_eq!(MemoryQuantity("1048576".into()).bytes(), 1 << 20);
+    }
+
+    #[test]
+    fn cpu_quantities_convert_to_millicores() {
+        assert_eq!(CpuQuantity("500m".into()).millis(), 500);
+        assert_eq!(CpuQuantity("2".into()).millis(), 2000);
+        assert_eq!(CpuQuantity("1.5".into()).millis(), 1500);
+    }
+
+    #[test]
+    fn cron_fields_are_range_checked() {
+        assert!(CronSchedule("0 2 * * *".into()).check().is_ok());
+        assert!(CronSchedule("*/15 0-23 1,15 * 1-5".into()).check().is_ok());
+        let err = CronSchedule("61 2 * * *".into()).check().unwrap_err();
+        assert!(err.contains("minute `61`"), "{err}");
+        assert!(CronSchedule("0 2 * * 5-1".into()).check().is_err());
+        assert!(CronSchedule("*/0 * * * *".into()).check().is_err());
+    }
+
+    #[test]
+    fn cidrs_reject_bad_octets_prefixes_and_host_bits() {
+        assert!(Cidr("10.0.0.0/8".into()).check().is_ok());
+        assert!(Cidr("fd00::/8".into()).check().is_ok());
+        assert!(Cidr("300.0.0.0/8".into()).check().is_err());
+        assert!(Cidr("10.0.0.0/33".into()).check().is_err());
+        assert!(
+            Cidr("10.1.0.0/8".into())
+                .check()
+                .unwrap_err()
+                .contains("host bits")
+        );
+    }
+}

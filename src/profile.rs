@@ -1,0 +1,671 @@
+//! The profile model: the single source of truth of the chart's values.
+//!
+//! A profile file is the generated chart's `values.yaml` plus a `profile` section. The
+//! JSON schema, `values.schema.json` and the comments of `values.yaml` all come from these
+//! types and their doc comments. Optional sections are components: a profile without
+//! `postgresql` yields a chart with no PostgreSQL objects at all.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::formats::{
+    Cidr, CpuQuantity, CronSchedule, Hostname, HttpPath, ImageRepository, ImageTag, K8sName,
+    LabelKey, LabelValue, MemoryQuantity, OptionalK8sName, PgDuration, PgIdentifier, PgSize,
+    PromDuration, TimeZone, Url,
+};
+
+/// A deployment profile: what the chart contains and the defaults of its values.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Profile {
+    /// Identity of the profile; not part of the chart's values.
+    pub profile: ProfileMeta,
+    /// Overrides the chart name used in object names and labels.
+    pub name_override: OptionalK8sName,
+    /// Overrides the full name (release name + chart name) of the objects.
+    pub fullname_override: OptionalK8sName,
+    /// Names of Secrets with registry credentials for pulling the images.
+    pub image_pull_secrets: Vec<K8sName>,
+    /// Image of the alert-history application.
+    pub image: Image,
+    /// The alert-history application pods.
+    pub app: App,
+    /// The application's Service.
+    pub service: Service,
+    /// ServiceAccount of the application pods.
+    pub service_account: ServiceAccount,
+    /// Optional Ingress to the application's HTTP port.
+    pub ingress: Ingress,
+    /// Helm test pods (`helm test`).
+    pub tests: Tests,
+    /// SQLite volume of the single application pod (profiles without PostgreSQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<Persistence>,
+    /// HorizontalPodAutoscaler of the application (multi-replica profiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+    /// PodDisruptionBudget of the application (multi-replica profiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_disruption_budget: Option<PodDisruptionBudget>,
+    /// Prometheus Operator integration (needs its CRDs in the cluster when enabled).
+    pub metrics: Metrics,
+    /// NetworkPolicies of the stateful components.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policy: Option<NetworkPolicy>,
+    /// PostgreSQL StatefulSet with exporter, WAL archiving and backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgresql: Option<Postgresql>,
+    /// Valkey (Redis-compatible) cache StatefulSet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valkey: Option<Valkey>,
+}
+
+/// Identity of a profile.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfileMeta {
+    /// Short name of the profile, e.g. `standard`.
+    pub name: K8sName,
+    /// One line saying what the profile is for.
+    #[schemars(length(min = 1, max = 200))]
+    pub description: String,
+}
+
+/// Pull policy of a container image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+/// A container image.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Image {
+    /// Image repository, with the registry host when not Docker Hub.
+    pub repository: ImageRepository,
+    /// Image tag, pinned to a release (never `latest`).
+    pub tag: ImageTag,
+    /// When the kubelet pulls the image.
+    pub pull_policy: PullPolicy,
+}
+
+/// CPU and memory amounts of a container.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceAmounts {
+    /// CPU, e.g. `500m`.
+    pub cpu: CpuQuantity,
+    /// Memory, e.g. `512Mi`.
+    pub memory: MemoryQuantity,
+}
+
+/// Resource requests and limits of a container.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Resources {
+    /// Guaranteed resources, used for scheduling.
+    pub requests: ResourceAmounts,
+    /// Hard limits; memory above the limit gets the container killed.
+    pub limits: ResourceAmounts,
+}
+
+/// Log verbosity of the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Operator of a toleration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum TolerationOperator {
+    Exists,
+    Equal,
+}
+
+/// Taint effect a toleration matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum TaintEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+}
+
+/// A pod toleration of a node taint.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Toleration {
+    /// Taint key to tolerate.
+    pub key: LabelKey,
+    /// `Exists` matches any value; `Equal` matches `value`.
+    pub operator: TolerationOperator,
+    /// Taint value, with operator `Equal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<LabelValue>,
+    /// Taint effect to tolerate; all effects when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<TaintEffect>,
+}
+
+/// The alert-history application.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct App {
+    /// Log verbosity.
+    pub log_level: LogLevel,
+    /// Days of alert history kept before the application deletes it.
+    #[schemars(range(min = 1, max = 3650))]
+    pub retention_days: u32,
+    /// Maximum open database connections of one application pod; max_connections must cover this times the maximum replicas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 500))]
+    pub database_pool_size: Option<u32>,
+    /// Resources of the application container.
+    pub resources: Resources,
+    /// Extra annotations of the application pods.
+    pub pod_annotations: BTreeMap<LabelKey, String>,
+    /// Node labels the application pods must be scheduled on.
+    pub node_selector: BTreeMap<LabelKey, LabelValue>,
+    /// Tolerations of the application pods.
+    pub tolerations: Vec<Toleration>,
+}
+
+/// Type of a Kubernetes Service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ServiceType {
+    ClusterIP,
+    NodePort,
+    LoadBalancer,
+}
+
+/// The application's Service.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Service {
+    /// Service type.
+    #[serde(rename = "type")]
+    pub kind: ServiceType,
+    /// Port of the HTTP API (also the container port).
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// Port of the Prometheus metrics endpoint (also the container port).
+    #[schemars(range(min = 1, max = 65535))]
+    pub metrics_port: u16,
+}
+
+/// ServiceAccount of the application pods.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceAccount {
+    /// Create the ServiceAccount; when false, `name` (or `default`) must already exist.
+    pub create: bool,
+    /// ServiceAccount name; empty means the full name of the release.
+    pub name: OptionalK8sName,
+    /// Annotations of the ServiceAccount, e.g. for workload identity.
+    pub annotations: BTreeMap<LabelKey, String>,
+}
+
+/// TLS of the Ingress.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IngressTls {
+    /// Terminate TLS at the Ingress.
+    pub enabled: bool,
+    /// Secret holding the certificate and key.
+    pub secret_name: K8sName,
+}
+
+/// Ingress to the application.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Ingress {
+    /// Create the Ingress.
+    pub enabled: bool,
+    /// IngressClass name; empty uses the cluster's default class.
+    pub class_name: OptionalK8sName,
+    /// Annotations of the Ingress, e.g. for cert-manager.
+    pub annotations: BTreeMap<LabelKey, String>,
+    /// Host name the Ingress serves.
+    pub host: Hostname,
+    /// Path prefix routed to the application.
+    pub path: HttpPath,
+    /// TLS settings.
+    pub tls: IngressTls,
+}
+
+/// Helm test pods.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Tests {
+    /// Small image with a shell and wget that runs the application's Helm test.
+    pub image: Image,
+}
+
+/// A persistent volume claim's size and class.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Persistence {
+    /// Requested volume size.
+    pub size: MemoryQuantity,
+    /// StorageClass; empty uses the cluster's default class.
+    pub storage_class: OptionalK8sName,
+}
+
+/// One direction's scaling policy of the HPA.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScalingRules {
+    /// Seconds of past recommendations considered before scaling.
+    #[schemars(range(min = 0, max = 3600))]
+    pub stabilization_window_seconds: u32,
+    /// At most this percentage of the current replicas per period.
+    #[schemars(range(min = 1, max = 1000))]
+    pub percent: u32,
+    /// Or at most this many pods per period, whichever allows more.
+    #[schemars(range(min = 1, max = 100))]
+    pub pods: u32,
+    /// Length of a policy period in seconds.
+    #[schemars(range(min = 1, max = 1800))]
+    pub period_seconds: u32,
+}
+
+/// Scaling behaviour of the HPA.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScalingBehavior {
+    /// How fast replicas are removed.
+    pub scale_down: ScalingRules,
+    /// How fast replicas are added.
+    pub scale_up: ScalingRules,
+}
+
+/// HorizontalPodAutoscaler of the application.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Autoscaling {
+    /// Fewest replicas; 2 or more keeps the service up during a node drain.
+    #[schemars(range(min = 1, max = 100))]
+    pub min_replicas: u32,
+    /// Most replicas; PostgreSQL max_connections must cover this times the database pool size.
+    #[schemars(range(min = 1, max = 100))]
+    pub max_replicas: u32,
+    /// Target average CPU utilisation, percent of the request.
+    #[serde(rename = "targetCPUUtilizationPercentage")]
+    #[schemars(range(min = 1, max = 100))]
+    pub target_cpu_utilization_percentage: u32,
+    /// Target average memory utilisation, percent of the request.
+    #[schemars(range(min = 1, max = 100))]
+    pub target_memory_utilization_percentage: u32,
+    /// Scale-up and scale-down rate limits.
+    pub behavior: ScalingBehavior,
+}
+
+/// PodDisruptionBudget of the application.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PodDisruptionBudget {
+    /// Pods that a voluntary disruption (e.g. a node drain) may take down at once.
+    #[schemars(range(min = 1, max = 100))]
+    pub max_unavailable: u32,
+}
+
+/// ServiceMonitors for the Prometheus Operator.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceMonitor {
+    /// Create ServiceMonitors (needs the monitoring.coreos.com CRDs).
+    pub enabled: bool,
+    /// Scrape interval.
+    pub interval: PromDuration,
+    /// Scrape timeout; shorter than the interval.
+    pub scrape_timeout: PromDuration,
+    /// Extra labels, e.g. `release` for kube-prometheus-stack's selector.
+    pub labels: BTreeMap<LabelKey, LabelValue>,
+}
+
+/// PrometheusRules with the chart's alerts.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrometheusRule {
+    /// Create PrometheusRules (needs the monitoring.coreos.com CRDs).
+    pub enabled: bool,
+    /// Extra labels, e.g. `release` for kube-prometheus-stack's rule selector.
+    pub labels: BTreeMap<LabelKey, LabelValue>,
+    /// Base URL of the runbooks; each alert links to `<base>#<alert name in lower case>`.
+    pub runbook_base_url: Url,
+}
+
+/// Prometheus Operator integration.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Metrics {
+    /// ServiceMonitors of every component that exposes metrics.
+    pub service_monitor: ServiceMonitor,
+    /// Alert rules of the stateful components.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus_rule: Option<PrometheusRule>,
+}
+
+/// Where Prometheus runs, for NetworkPolicy rules that admit its scrapes.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrometheusPeer {
+    /// Labels of the namespace Prometheus runs in.
+    pub namespace_selector: BTreeMap<LabelKey, LabelValue>,
+    /// Labels of the Prometheus pods.
+    pub pod_selector: BTreeMap<LabelKey, LabelValue>,
+}
+
+/// NetworkPolicies of PostgreSQL and Valkey: deny by default, allow what the chart needs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkPolicy {
+    /// Create the NetworkPolicies.
+    pub enabled: bool,
+    /// Prometheus, the only peer allowed to scrape the exporters.
+    pub prometheus: PrometheusPeer,
+    /// Namespace of the cluster DNS, the only egress the databases need.
+    pub dns_namespace: K8sName,
+    /// Extra networks allowed to connect to PostgreSQL, e.g. a VPN for administrators.
+    pub extra_database_client_cidrs: Vec<Cidr>,
+}
+
+/// Credentials of PostgreSQL.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlAuth {
+    /// Database of the application.
+    pub database: PgIdentifier,
+    /// Login role of the application; owns the database, not a superuser.
+    pub username: PgIdentifier,
+    /// Secret with keys postgres-password, password, replication-password and exporter-password; empty makes the chart generate one that persists across upgrades.
+    pub existing_secret: OptionalK8sName,
+}
+
+/// Whether PostgreSQL uses huge pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HugePages {
+    Off,
+    Try,
+    On,
+}
+
+/// postgresql.conf settings people tune.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlConfig {
+    /// max_connections: app pool size x max app replicas + reserved connections + headroom.
+    #[schemars(range(min = 10, max = 10000))]
+    pub max_connections: u32,
+    /// superuser_reserved_connections, kept free for administrators.
+    #[schemars(range(min = 1, max = 100))]
+    pub superuser_reserved_connections: u32,
+    /// shared_buffers, about 25 % of the memory limit.
+    pub shared_buffers: PgSize,
+    /// effective_cache_size, about 75 % of the memory limit.
+    pub effective_cache_size: PgSize,
+    /// work_mem per sort or hash operation.
+    pub work_mem: PgSize,
+    /// maintenance_work_mem for VACUUM and CREATE INDEX.
+    pub maintenance_work_mem: PgSize,
+    /// wal_buffers.
+    pub wal_buffers: PgSize,
+    /// min_wal_size.
+    pub min_wal_size: PgSize,
+    /// max_wal_size.
+    pub max_wal_size: PgSize,
+    /// checkpoint_completion_target.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub checkpoint_completion_target: f64,
+    /// random_page_cost (1.1 suits SSDs).
+    #[schemars(range(min = 0.1, max = 100.0))]
+    pub random_page_cost: f64,
+    /// effective_io_concurrency (200 suits SSDs).
+    #[schemars(range(min = 0, max = 1000))]
+    pub effective_io_concurrency: u32,
+    /// log_min_duration_statement: statements slower than this are logged.
+    pub log_min_duration_statement: PgDuration,
+    /// autovacuum_max_workers.
+    #[schemars(range(min = 1, max = 64))]
+    pub autovacuum_max_workers: u32,
+    /// autovacuum_naptime.
+    pub autovacuum_naptime: PgDuration,
+    /// archive_timeout: forces a WAL switch so the archive is never older than this (the RPO).
+    pub archive_timeout: PgDuration,
+    /// max_wal_senders, for pg_basebackup and a future replica.
+    #[schemars(range(min = 2, max = 100))]
+    pub max_wal_senders: u32,
+    /// wal_keep_size.
+    pub wal_keep_size: PgSize,
+    /// huge_pages; `off` unless the pod requests hugepages resources.
+    pub huge_pages: HugePages,
+}
+
+/// pg_hba.conf access rules.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlHba {
+    /// Networks the application connects from (the cluster's pod networks).
+    #[schemars(length(min = 1))]
+    pub app_cidrs: Vec<Cidr>,
+}
+
+/// The postgres_exporter sidecar.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlExporter {
+    /// Exporter image.
+    pub image: Image,
+    /// Resources of the exporter container.
+    pub resources: Resources,
+}
+
+/// Retention of backups.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackupRetention {
+    /// Days base backups are kept (the newest one is always kept).
+    #[schemars(range(min = 1, max = 3650))]
+    pub base_backup_days: u32,
+    /// Days archived WAL is kept: the point-in-time recovery window.
+    #[schemars(range(min = 1, max = 3650))]
+    pub wal_archive_days: u32,
+}
+
+/// Base backups and WAL archiving.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlBackup {
+    /// Archive WAL and run the backup CronJob.
+    pub enabled: bool,
+    /// Cron schedule of the base backup.
+    pub schedule: CronSchedule,
+    /// Time zone of the schedule.
+    pub time_zone: TimeZone,
+    /// Retention of base backups and archived WAL.
+    pub retention: BackupRetention,
+    /// Backup volume, holding base backups and the WAL archive.
+    pub persistence: Persistence,
+    /// Resources of the backup job.
+    pub resources: Resources,
+}
+
+/// Alert thresholds of PostgreSQL.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlAlerts {
+    /// Warn when connections exceed this percentage of max_connections.
+    #[schemars(range(min = 1, max = 100))]
+    pub high_connections_percent: u32,
+    /// Page when connections exceed this percentage of max_connections.
+    #[schemars(range(min = 1, max = 100))]
+    pub too_many_connections_percent: u32,
+    /// Page when a replica lags more than this many seconds.
+    #[schemars(range(min = 1, max = 86400))]
+    pub replication_lag_seconds: u32,
+    /// Page when transaction ids used exceed this percentage of the wraparound limit.
+    #[schemars(range(min = 1, max = 100))]
+    pub txid_wraparound_percent: u32,
+    /// Warn when a query runs longer than this many seconds.
+    #[schemars(range(min = 1, max = 86400))]
+    pub slow_query_seconds: u32,
+    /// Warn when the buffer cache hit ratio falls below this.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub cache_hit_ratio_min: f64,
+    /// Warn when dead tuples exceed this fraction of a table's tuples.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub dead_tuple_ratio_max: f64,
+    /// Warn when a table has not been vacuumed for this many hours.
+    #[schemars(range(min = 1, max = 8760))]
+    pub vacuum_age_hours: u32,
+    /// Warn when checkpoints happen more often than this per minute.
+    #[schemars(range(min = 0.01, max = 60.0))]
+    pub checkpoints_per_minute_max: f64,
+    /// Warn when backends write more than this fraction of buffers themselves.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub backend_buffer_write_ratio_max: f64,
+    /// Alert when the newest successful base backup is older than this many hours.
+    #[schemars(range(min = 1, max = 8760))]
+    pub backup_max_age_hours: u32,
+}
+
+/// The PostgreSQL database.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Postgresql {
+    /// PostgreSQL image; its major version must match the data directory.
+    pub image: Image,
+    /// Database, user and credentials.
+    pub auth: PostgresqlAuth,
+    /// Resources of the PostgreSQL container.
+    pub resources: Resources,
+    /// Data volume.
+    pub persistence: Persistence,
+    /// postgresql.conf settings.
+    pub config: PostgresqlConfig,
+    /// pg_hba.conf access rules.
+    pub hba: PostgresqlHba,
+    /// postgres_exporter sidecar.
+    pub exporter: PostgresqlExporter,
+    /// Base backups, WAL archiving and retention.
+    pub backup: PostgresqlBackup,
+    /// Alert thresholds.
+    pub alerts: PostgresqlAlerts,
+}
+
+/// Valkey's eviction policy when maxmemory is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxmemoryPolicy {
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+    Noeviction,
+}
+
+/// How often the append-only file is fsynced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Appendfsync {
+    Always,
+    Everysec,
+    No,
+}
+
+/// Credentials of Valkey.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValkeyAuth {
+    /// Secret with key valkey-password; empty makes the chart generate one that persists across upgrades.
+    pub existing_secret: OptionalK8sName,
+}
+
+/// valkey.conf settings.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValkeyConfig {
+    /// maxmemory as a percentage of the container's memory limit.
+    #[schemars(range(min = 10, max = 90))]
+    pub maxmemory_percent: u32,
+    /// Eviction policy at maxmemory.
+    pub maxmemory_policy: MaxmemoryPolicy,
+    /// Persist writes to the append-only file.
+    pub appendonly: bool,
+    /// fsync policy of the append-only file.
+    pub appendfsync: Appendfsync,
+}
+
+/// The redis_exporter sidecar of Valkey.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValkeyExporter {
+    /// Exporter image.
+    pub image: Image,
+    /// Resources of the exporter container.
+    pub resources: Resources,
+}
+
+/// Alert thresholds of Valkey.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValkeyAlerts {
+    /// Warn when used memory exceeds this percentage of maxmemory.
+    #[schemars(range(min = 1, max = 100))]
+    pub memory_used_percent: u32,
+    /// Warn when more clients than this are connected.
+    #[schemars(range(min = 1, max = 100_000))]
+    pub connected_clients_max: u32,
+}
+
+/// The Valkey cache.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Valkey {
+    /// Valkey image (Redis 7 compatible).
+    pub image: Image,
+    /// Credentials.
+    pub auth: ValkeyAuth,
+    /// Resources of the Valkey container.
+    pub resources: Resources,
+    /// Data volume (append-only file).
+    pub persistence: Persistence,
+    /// valkey.conf settings.
+    pub config: ValkeyConfig,
+    /// redis_exporter sidecar.
+    pub exporter: ValkeyExporter,
+    /// Alert thresholds.
+    pub alerts: ValkeyAlerts,
+}
+
+/// The components a profile puts in the chart; they decide which files the chart has.
+#[allow(clippy::struct_excessive_bools)] // independent switches, one per component
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Components {
+    pub postgresql: bool,
+    pub valkey: bool,
+    pub autoscaling: bool,
+    pub sqlite: bool,
+}
+
+impl Profile {
+    pub fn components(&self) -> Components {
+        Components {
+            postgresql: self.postgresql.is_some(),
+            valkey: self.valkey.is_some(),
+            autoscaling: self.autoscaling.is_some(),
+            sqlite: self.persistence.is_some(),
+        }
+    }
+}

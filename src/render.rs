@@ -1,0 +1,265 @@
+//! Rendering a profile into the files of a Helm chart, in memory.
+//!
+//! The chart sources under `templates/` are compiled into the binary through one table
+//! keyed by output path. Tera runs with `[% %]`, `[[ ]]` and `[# #]` delimiters so that
+//! the sources read as the Helm templates they produce; Tera only decides structure (which
+//! files and blocks a profile gets), Helm substitutes the values at install time.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result, anyhow};
+use serde::Serialize;
+use serde_json::Value;
+use tera::{Context, Delimiters, Tera};
+
+use crate::profile::{Components, Profile};
+use crate::{schema, validate, values};
+
+/// Which component a chart file belongs to; the file exists only in charts that have it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Always,
+    Postgresql,
+    Valkey,
+    Autoscaling,
+    Sqlite,
+}
+
+impl Needs {
+    fn met_by(self, c: Components) -> bool {
+        match self {
+            Self::Always => true,
+            Self::Postgresql => c.postgresql,
+            Self::Valkey => c.valkey,
+            Self::Autoscaling => c.autoscaling,
+            Self::Sqlite => c.sqlite,
+        }
+    }
+}
+
+macro_rules! source {
+    ($needs:ident, $path:literal) => {
+        (
+            $path,
+            Needs::$needs,
+            include_str!(concat!("../templates/", $path)),
+        )
+    };
+}
+
+/// Every chart source: output path, the component it needs, and its Tera text.
+pub const SOURCES: &[(&str, Needs, &str)] = &[
+    source!(Always, ".helmignore"),
+    source!(Always, "Chart.yaml"),
+    source!(Always, "templates/NOTES.txt"),
+    source!(Always, "templates/_helpers.tpl"),
+    source!(Always, "templates/app/configmap.yaml"),
+    source!(Always, "templates/app/deployment.yaml"),
+    source!(Always, "templates/app/ingress.yaml"),
+    source!(Always, "templates/app/service.yaml"),
+    source!(Always, "templates/app/serviceaccount.yaml"),
+    source!(Always, "templates/app/servicemonitor.yaml"),
+    source!(Always, "templates/tests/app-test.yaml"),
+    source!(Sqlite, "templates/app/pvc.yaml"),
+    source!(Autoscaling, "templates/app/hpa.yaml"),
+    source!(Autoscaling, "templates/app/pdb.yaml"),
+    source!(Postgresql, "templates/postgresql/_postgresql-exporter.tpl"),
+    source!(Postgresql, "templates/postgresql/_postgresql.tpl"),
+    source!(Postgresql, "templates/postgresql/backup-configmap.yaml"),
+    source!(Postgresql, "templates/postgresql/backup-cronjob.yaml"),
+    source!(Postgresql, "templates/postgresql/backup-pvc.yaml"),
+    source!(Postgresql, "templates/postgresql/configmap.yaml"),
+    source!(Postgresql, "templates/postgresql/exporter-configmap.yaml"),
+    source!(Postgresql, "templates/postgresql/metrics-service.yaml"),
+    source!(Postgresql, "templates/postgresql/networkpolicy.yaml"),
+    source!(Postgresql, "templates/postgresql/pdb.yaml"),
+    source!(Postgresql, "templates/postgresql/secret.yaml"),
+    source!(Postgresql, "templates/postgresql/service-headless.yaml"),
+    source!(Postgresql, "templates/postgresql/service.yaml"),
+    source!(Postgresql, "templates/postgresql/servicemonitor.yaml"),
+    source!(Postgresql, "templates/postgresql/statefulset.yaml"),
+    source!(Postgresql, "templates/tests/postgresql-test.yaml"),
+    source!(Valkey, "templates/valkey/_valkey.tpl"),
+    source!(Valkey, "templates/valkey/configmap.yaml"),
+    source!(Valkey, "templates/valkey/networkpolicy.yaml"),
+    source!(Valkey, "templates/valkey/pdb.yaml"),
+    source!(Valkey, "templates/valkey/secret.yaml"),
+    source!(Valkey, "templates/valkey/service-headless.yaml"),
+    source!(Valkey, "templates/valkey/service.yaml"),
+    source!(Valkey, "templates/valkey/servicemonitor.yaml"),
+    source!(Valkey, "templates/valkey/statefulset.yaml"),
+];
+
+/// The data templates may use: structure only, never values (those stay Helm values).
+#[derive(Serialize)]
+struct TemplateContext<'a> {
+    profile: &'a crate::profile::ProfileMeta,
+    components: Components,
+    generator: Generator,
+    app_version: &'a str,
+}
+
+#[derive(Serialize)]
+struct Generator {
+    name: &'static str,
+    version: &'static str,
+}
+
+/// An error in alertchart itself (its templates or their output), not in the input.
+#[derive(Debug)]
+pub struct Bug(pub String);
+
+impl std::fmt::Display for Bug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "internal error (a bug in alertchart {}, please report it): {}",
+            env!("CARGO_PKG_VERSION"),
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for Bug {}
+
+/// The chart's values: the profile without its `profile` section.
+pub fn chart_values(profile: &Profile) -> Value {
+    let mut values = serde_json::to_value(profile).expect("the profile serializes");
+    values
+        .as_object_mut()
+        .expect("a profile is an object")
+        .shift_remove("profile");
+    values
+}
+
+/// Renders every file of the chart, keyed by path inside the chart directory.
+pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
+    let components = profile.components();
+    let values = chart_values(profile);
+    let chart_schema = schema::chart_values_schema(&values);
+    let header_text = format!(
+        "Generated by alertchart {} from profile {}. Do not edit: change the profile and run `alertchart render`.",
+        env!("CARGO_PKG_VERSION"),
+        profile.profile.name.as_str()
+    );
+
+    let mut tera = Tera::new();
+    tera.set_delimiters(Delimiters {
+        block_start: "[%".into(),
+        block_end: "%]".into(),
+        variable_start: "[[".into(),
+        variable_end: "]]".into(),
+        comment_start: "[#".into(),
+        comment_end: "#]".into(),
+    })
+    .map_err(|e| Bug(format!("Tera delimiters: {e}")))?;
+    tera.autoescape_on(Vec::<&str>::new());
+    let wanted: Vec<_> = SOURCES
+        .iter()
+        .filter(|(_, needs, _)| needs.met_by(components))
+        .collect();
+    for (path, _, text) in &wanted {
+        tera.add_raw_template(path, text)
+            .map_err(|e| Bug(format!("template {path}: {e}")))?;
+    }
+    let context = Context::from_serialize(&TemplateContext {
+        profile: &profile.profile,
+        components,
+        generator: Generator {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        app_version: profile.image.tag.as_str(),
+    })
+    .map_err(|e| Bug(format!("template context: {e}")))?;
+
+    let mut files = BTreeMap::new();
+    for (path, _, _) in wanted {
+        let text = tera
+            .render(path, &context)
+            .map_err(|e| Bug(format!("rendering {path}: {e}")))?;
+        files.insert(
+            (*path).to_string(),
+            with_header(path, &header_text, &normalize(&text)),
+        );
+    }
+    files.insert(
+        "values.yaml".into(),
+        format!(
+            "# {header_text}\n\n{}",
+            values::to_yaml(&values, &chart_schema)
+        ),
+    );
+    let mut schema_doc = chart_schema.clone();
+    schema_doc
+        .as_object_mut()
+        .expect("schema is an object")
+        .insert("$comment".into(), Value::String(header_text.clone()));
+    files.insert(
+        "values.schema.json".into(),
+        serde_json::to_string_pretty(&schema_doc).context("serializing values.schema.json")? + "\n",
+    );
+
+    let bugs = validate::rendered(&files, &values, &chart_schema);
+    if !bugs.is_empty() {
+        return Err(anyhow!(Bug(bugs.join("; "))));
+    }
+    Ok(files)
+}
+
+/// LF line ends, no trailing blanks at line ends, exactly one final newline.
+fn normalize(text: &str) -> String {
+    let mut out: String = text
+        .replace("\r\n", "\n")
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_end()
+        .to_string();
+    out.push('\n');
+    out
+}
+
+/// Prepends the "generated, do not edit" note in the comment syntax of the file's kind.
+fn with_header(path: &str, header: &str, text: &str) -> String {
+    if path.starts_with("templates/") {
+        // A Helm comment that trims its surroundings leaves no trace in rendered manifests.
+        format!("{{{{- /* {header} */ -}}}}\n{text}")
+    } else {
+        format!("# {header}\n{text}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_chart_source_is_in_the_table() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let on_disk: Vec<String> = walkdir::WalkDir::new(&root)
+            .into_iter()
+            .map(|e| e.expect("readable templates dir"))
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                e.path()
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
+            .collect();
+        for path in &on_disk {
+            assert!(
+                SOURCES.iter().any(|(p, _, _)| p == path),
+                "templates/{path} is not listed in render::SOURCES"
+            );
+        }
+    }
+
+    #[test]
+    fn normalize_gives_lf_and_one_final_newline() {
+        assert_eq!(normalize("a  \r\nb\n\n\n"), "a\nb\n");
+    }
+}

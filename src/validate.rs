@@ -1,0 +1,587 @@
+//! Validation: the merged input against the schema, semantic rules a schema cannot express,
+//! and the rendered chart against its own schema.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::formats::{Cidr, PromDuration};
+use crate::profile::{Postgresql, Profile, Resources};
+use crate::schema;
+use crate::source::{KeyPath, Merged, Origin, dotted};
+
+/// One thing wrong with the input, located as precisely as the input allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub origin: Option<Origin>,
+    pub path: KeyPath,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(origin) = &self.origin {
+            write!(f, "{origin}: ")?;
+        }
+        write!(f, "{}: {}", dotted(&self.path), self.message)
+    }
+}
+
+/// The input failed validation (exit code 1).
+#[derive(Debug)]
+pub struct Invalid(pub Vec<Problem>);
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(
+            f,
+            "invalid profile ({n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "  {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Validates the merged input and returns the typed profile.
+pub fn profile(merged: &Merged) -> Result<Profile, Invalid> {
+    let mut problems = schema_problems(&schema::profile_schema(), &merged.tree);
+    if problems.is_empty() {
+        match serde_json::from_value::<Profile>(merged.tree.clone()) {
+            Ok(profile) => problems = semantic(&profile),
+            // The schema mirrors the types, so this means the two disagree: still the
+            // user's input that triggered it, reported as well as serde can.
+            Err(e) => problems.push(Problem {
+                origin: None,
+                path: Vec::new(),
+                message: e.to_string(),
+            }),
+        }
+        if problems.is_empty() {
+            return Ok(serde_json::from_value(merged.tree.clone()).expect("checked above"));
+        }
+    }
+    for p in &mut problems {
+        p.origin = merged.origin(&p.path).cloned();
+    }
+    problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
+    problems.dedup();
+    Err(Invalid(problems))
+}
+
+/// Problems of `instance` against `schema`, with messages saying what was expected.
+pub fn schema_problems(schema: &Value, instance: &Value) -> Vec<Problem> {
+    let validator = jsonschema::draft7::new(schema).expect("the generated schema compiles");
+    let mut problems = Vec::new();
+    for error in validator.iter_errors(instance) {
+        explain(schema, &error, &mut problems);
+    }
+    problems
+}
+
+fn explain(schema: &Value, error: &jsonschema::ValidationError<'_>, out: &mut Vec<Problem>) {
+    use jsonschema::error::ValidationErrorKind as K;
+    let path = pointer_segments(error.instance_path().as_str());
+    let value = short(error.instance());
+    // The subschema that holds the failing keyword.
+    let keyword_parent = error
+        .schema_path()
+        .as_str()
+        .rsplit_once('/')
+        .and_then(|(parent, _)| schema.pointer(parent));
+    let mut push = |path: KeyPath, message: String| {
+        out.push(Problem {
+            origin: None,
+            path,
+            message,
+        });
+    };
+    match error.kind() {
+        K::AdditionalProperties { unexpected } => {
+            let known = keyword_parent
+                .and_then(|s| s["properties"].as_object())
+                .map(|p| p.keys().cloned().collect::<Vec<_>>().join(", "))
+                .unwrap_or_default();
+            for key in unexpected {
+                let mut p = path.clone();
+                p.push(key.clone());
+                push(p, format!("unknown key (expected one of: {known})"));
+            }
+        }
+        K::Required { property } => {
+            let mut p = path.clone();
+            p.push(property.as_str().unwrap_or_default().to_string());
+            push(p, "required key is missing".into());
+        }
+        K::Type { .. } => {
+            let expected = keyword_parent.map_or_else(String::new, |s| match &s["type"] {
+                Value::Array(types) => types
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|t| *t != "null")
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                other => other.as_str().unwrap_or_default().to_string(),
+            });
+            push(path, format!("{value} has the wrong type: expected {expected}"));
+        }
+        K::Pattern { .. } | K::Not { .. } => {
+            let title = keyword_parent
+                .and_then(|s| s["title"].as_str())
+                .unwrap_or("value of the expected format");
+            let examples = keyword_parent
+                .and_then(|s| s["examples"].as_array())
+                .map(|e| {
+                    e.iter()
+                        .filter_map(Value::as_str)
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            push(
+                path,
+                format!("{value} is not a valid {title} (e.g. {examples})"),
+            );
+        }
+        K::Enum { options } => {
+            let options: Vec<String> = options
+                .as_array()
+                .map(|o| o.iter().map(short).collect())
+                .unwrap_or_default();
+            push(
+                path,
+                format!("{value} is not one of {}", options.join(", ")),
+            );
+        }
+        K::Minimum { limit } => push(path, format!("{value} is below the minimum {limit}")),
+        K::Maximum { limit } => push(path, format!("{value} is above the maximum {limit}")),
+        K::AnyOf { context } | K::OneOfNotValid { context } => {
+            // An optional section: explain against the branch that is not `null`.
+            let branch = context
+                .iter()
+                .find(|errs| {
+                    !errs.iter().any(|e| {
+                        matches!(e.kind(), K::Type { .. })
+                            && e.instance_path() == error.instance_path()
+                    })
+                })
+                .or_else(|| context.first());
+            match branch {
+                Some(errs) if !errs.is_empty() => {
+                    for e in errs {
+                        explain(schema, e, out);
+                    }
+                }
+                _ => push(path, format!("{value} does not match the expected shape")),
+            }
+        }
+        _ => push(path, format!("{value}: {error}")),
+    }
+}
+
+fn short(value: &Value) -> String {
+    let text = match value {
+        Value::String(s) => format!("`{s}`"),
+        Value::Object(_) => "a mapping".to_string(),
+        Value::Array(_) => "a list".to_string(),
+        other => format!("`{other}`"),
+    };
+    if text.chars().count() > 60 {
+        format!("{}...`", text.chars().take(56).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn pointer_segments(pointer: &str) -> KeyPath {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+fn path(s: &str) -> KeyPath {
+    s.split('.').map(str::to_string).collect()
+}
+
+/// Rules between values that a JSON schema cannot express.
+pub fn semantic(p: &Profile) -> Vec<Problem> {
+    let mut found = Found(Vec::new());
+    resources(p, &mut found);
+    components(p, &mut found);
+    app(p, &mut found);
+    if let Some(pg) = &p.postgresql {
+        postgresql(p, pg, &mut found);
+    }
+    found.0
+}
+
+/// Problems collected by the semantic checks.
+struct Found(Vec<Problem>);
+
+impl Found {
+    fn fail(&mut self, at: &str, message: String) {
+        self.0.push(Problem {
+            origin: None,
+            path: path(at),
+            message,
+        });
+    }
+}
+
+fn resources(p: &Profile, found: &mut Found) {
+    let mut all: Vec<(&str, &Resources)> = vec![("app.resources", &p.app.resources)];
+    if let Some(pg) = &p.postgresql {
+        all.push(("postgresql.resources", &pg.resources));
+        all.push(("postgresql.exporter.resources", &pg.exporter.resources));
+        all.push(("postgresql.backup.resources", &pg.backup.resources));
+    }
+    if let Some(v) = &p.valkey {
+        all.push(("valkey.resources", &v.resources));
+        all.push(("valkey.exporter.resources", &v.exporter.resources));
+    }
+    for (at, r) in all {
+        if r.requests.memory.bytes() > r.limits.memory.bytes() {
+            found.fail(
+                &format!("{at}.requests.memory"),
+                format!(
+                    "request `{}` exceeds the limit `{}` (expected request <= limit)",
+                    r.requests.memory.as_str(),
+                    r.limits.memory.as_str()
+                ),
+            );
+        }
+        if r.requests.cpu.millis() > r.limits.cpu.millis() {
+            found.fail(
+                &format!("{at}.requests.cpu"),
+                format!(
+                    "request `{}` exceeds the limit `{}` (expected request <= limit)",
+                    r.requests.cpu.as_str(),
+                    r.limits.cpu.as_str()
+                ),
+            );
+        }
+    }
+}
+
+/// Sections that only make sense together with a component.
+fn components(p: &Profile, found: &mut Found) {
+    let c = p.components();
+    if c.postgresql == c.sqlite {
+        found.fail(
+            "persistence",
+            "a profile needs exactly one database: a `postgresql` section or a `persistence` (SQLite) section".into(),
+        );
+    }
+    let requires = [
+        (
+            "app.databasePoolSize",
+            p.app.database_pool_size.is_some(),
+            c.postgresql,
+            "`postgresql`",
+        ),
+        (
+            "metrics.prometheusRule",
+            p.metrics.prometheus_rule.is_some(),
+            c.postgresql || c.valkey,
+            "`postgresql` or `valkey`",
+        ),
+        (
+            "networkPolicy",
+            p.network_policy.is_some(),
+            c.postgresql || c.valkey,
+            "`postgresql` or `valkey`",
+        ),
+        (
+            "podDisruptionBudget",
+            p.pod_disruption_budget.is_some(),
+            c.autoscaling,
+            "`autoscaling`",
+        ),
+    ];
+    for (at, present, wanted, with) in requires {
+        if present != wanted {
+            let verb = if present {
+                "is only valid"
+            } else {
+                "is required"
+            };
+            found.fail(at, format!("{verb} together with a {with} section"));
+        }
+    }
+}
+
+fn app(p: &Profile, found: &mut Found) {
+    use crate::profile::TolerationOperator as Op;
+    if let Some(a) = &p.autoscaling
+        && a.min_replicas > a.max_replicas
+    {
+        found.fail(
+            "autoscaling.minReplicas",
+            format!(
+                "minReplicas {} is greater than maxReplicas {} (expected min <= max)",
+                a.min_replicas, a.max_replicas
+            ),
+        );
+    }
+    for (i, t) in p.app.tolerations.iter().enumerate() {
+        match (t.operator, &t.value) {
+            (Op::Exists, Some(_)) => found.fail(
+                &format!("app.tolerations.{i}.value"),
+                "must be empty with operator `Exists`".into(),
+            ),
+            (Op::Equal, None) => found.fail(
+                &format!("app.tolerations.{i}.value"),
+                "is required with operator `Equal`".into(),
+            ),
+            _ => {}
+        }
+    }
+    let sm = &p.metrics.service_monitor;
+    if duration_ms(&sm.scrape_timeout) > duration_ms(&sm.interval) {
+        found.fail(
+            "metrics.serviceMonitor.scrapeTimeout",
+            format!(
+                "`{}` is longer than the scrape interval `{}`",
+                sm.scrape_timeout.as_str(),
+                sm.interval.as_str()
+            ),
+        );
+    }
+    if let Some(np) = &p.network_policy {
+        for (i, c) in np.extra_database_client_cidrs.iter().enumerate() {
+            check_cidr(
+                found,
+                &format!("networkPolicy.extraDatabaseClientCidrs.{i}"),
+                c,
+            );
+        }
+    }
+}
+
+fn postgresql(p: &Profile, pg: &Postgresql, found: &mut Found) {
+    for (i, c) in pg.hba.app_cidrs.iter().enumerate() {
+        check_cidr(found, &format!("postgresql.hba.appCidrs.{i}"), c);
+    }
+    if let Err(e) = pg.backup.schedule.check() {
+        found.fail(
+            "postgresql.backup.schedule",
+            format!(
+                "`{}` is not a valid cron schedule: {e}",
+                pg.backup.schedule.as_str()
+            ),
+        );
+    }
+    let cfg = &pg.config;
+    let replicas = p.autoscaling.as_ref().map_or(1, |a| a.max_replicas);
+    let pool = p.app.database_pool_size.unwrap_or(0);
+    let needed = replicas * pool + cfg.superuser_reserved_connections + MAINTENANCE_CONNECTIONS;
+    if cfg.max_connections < needed {
+        found.fail(
+            "postgresql.config.maxConnections",
+            format!(
+                "{} cannot serve the app: {replicas} replicas x {pool} pool + {} reserved + {MAINTENANCE_CONNECTIONS} for exporter/backup/tests = {needed} (expected >= {needed})",
+                cfg.max_connections, cfg.superuser_reserved_connections
+            ),
+        );
+    }
+    if cfg.min_wal_size.kilobytes() > cfg.max_wal_size.kilobytes() {
+        found.fail(
+            "postgresql.config.minWalSize",
+            format!(
+                "`{}` is larger than maxWalSize `{}`",
+                cfg.min_wal_size.as_str(),
+                cfg.max_wal_size.as_str()
+            ),
+        );
+    }
+    if cfg.shared_buffers.kilobytes() >= pg.resources.limits.memory.bytes() / 1024 {
+        found.fail(
+            "postgresql.config.sharedBuffers",
+            format!(
+                "`{}` does not fit the memory limit `{}` (about 25 % of the limit is usual)",
+                cfg.shared_buffers.as_str(),
+                pg.resources.limits.memory.as_str()
+            ),
+        );
+    }
+    if pg.alerts.high_connections_percent >= pg.alerts.too_many_connections_percent {
+        found.fail(
+            "postgresql.alerts.highConnectionsPercent",
+            format!(
+                "{} must be below tooManyConnectionsPercent {} (warning before critical)",
+                pg.alerts.high_connections_percent, pg.alerts.too_many_connections_percent
+            ),
+        );
+    }
+}
+
+fn check_cidr(found: &mut Found, at: &str, cidr: &Cidr) {
+    if let Err(e) = cidr.check() {
+        found.fail(at, format!("`{}` is not a valid CIDR: {e}", cidr.as_str()));
+    }
+}
+
+/// Connections PostgreSQL must keep beyond the app's pools (exporter, backup, Helm test).
+pub const MAINTENANCE_CONNECTIONS: u32 = 5;
+
+/// Milliseconds of a Prometheus duration such as `1m30s` (the pattern guarantees the shape).
+fn duration_ms(d: &PromDuration) -> u64 {
+    let mut total = 0u64;
+    let mut number = 0u64;
+    let mut chars = d.as_str().chars().peekable();
+    while let Some(c) = chars.next() {
+        if let Some(digit) = c.to_digit(10) {
+            number = number.saturating_mul(10).saturating_add(u64::from(digit));
+            continue;
+        }
+        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+            chars.next();
+            1
+        } else {
+            match c {
+                's' => 1_000,
+                'm' => 60_000,
+                'h' => 3_600_000,
+                'd' => 86_400_000,
+                'w' => 604_800_000,
+                _ => 31_536_000_000,
+            }
+        };
+        total = total.saturating_add(number.saturating_mul(unit));
+        number = 0;
+    }
+    total
+}
+
+/// Checks of the rendered chart before it is written; any failure is a bug of alertchart.
+pub fn rendered(
+    files: &BTreeMap<String, String>,
+    values: &Value,
+    chart_schema: &Value,
+) -> Vec<String> {
+    let mut bugs = Vec::new();
+    for (name, text) in files {
+        if text.trim().is_empty() {
+            bugs.push(format!("{name} is empty"));
+        }
+    }
+    match files
+        .get("values.yaml")
+        .map(|t| yaml_serde::from_str::<Value>(t))
+    {
+        Some(Ok(parsed)) => {
+            if &parsed != values {
+                bugs.push("values.yaml does not parse back to the profile's values".into());
+            }
+            for p in schema_problems(chart_schema, &parsed) {
+                bugs.push(format!(
+                    "values.yaml fails values.schema.json at /{}: {}",
+                    p.path.join("/"),
+                    p.message
+                ));
+            }
+        }
+        Some(Err(e)) => bugs.push(format!("values.yaml is not valid YAML: {e}")),
+        None => bugs.push("values.yaml is missing".into()),
+    }
+    match files
+        .get("Chart.yaml")
+        .map(|t| yaml_serde::from_str::<Value>(t))
+    {
+        Some(Ok(chart)) => {
+            for (key, expected) in [
+                ("apiVersion", Some("v2")),
+                ("name", Some("alert-history")),
+                ("version", None),
+                ("kubeVersion", None),
+            ] {
+                match (chart[key].as_str(), expected) {
+                    (None, _) => bugs.push(format!("Chart.yaml has no `{key}`")),
+                    (Some(v), Some(e)) if v != e => {
+                        bugs.push(format!("Chart.yaml `{key}` is `{v}`, expected `{e}`"));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Some(Err(e)) => bugs.push(format!("Chart.yaml is not valid YAML: {e}")),
+        None => bugs.push("Chart.yaml is missing".into()),
+    }
+    for (name, text) in files.iter().filter(|(n, _)| n.starts_with("templates/")) {
+        for reference in values_references(text) {
+            if !path_exists(values, &reference) {
+                bugs.push(format!(
+                    "{name} reads .Values.{} which the chart's values do not have",
+                    reference.join(".")
+                ));
+            }
+        }
+    }
+    bugs
+}
+
+/// Every `.Values.a.b.c` path a Helm template reads.
+fn values_references(text: &str) -> Vec<KeyPath> {
+    text.match_indices(".Values.")
+        .map(|(i, m)| {
+            text[i + m.len()..]
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches('.')
+                .split('.')
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
+}
+
+/// Whether `path` exists in `values`; a path may go on into a free-form mapping or list.
+fn path_exists(values: &Value, path: &[String]) -> bool {
+    let mut node = values;
+    for key in path {
+        match node {
+            Value::Object(map) => match map.get(key) {
+                Some(next) => node = next,
+                None => return false,
+            },
+            _ => return true,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_durations_convert_to_milliseconds() {
+        assert_eq!(duration_ms(&PromDuration("30s".into())), 30_000);
+        assert_eq!(duration_ms(&PromDuration("1m30s".into())), 90_000);
+        assert_eq!(duration_ms(&PromDuration("500ms".into())), 500);
+    }
+
+    #[test]
+    fn template_value_references_are_found() {
+        let refs = values_references(
+            "{{ .Values.postgresql.image.tag }} {{- with .Values.app.nodeSelector }}",
+        );
+        assert_eq!(
+            refs,
+            vec![path("postgresql.image.tag"), path("app.nodeSelector")]
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! Writes the chart's `values.yaml`: the profile's values, each key preceded by its
+//! description from the schema in the `# -- description` form that helm-docs reads.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+/// Renders `values` as commented YAML; `schema` is the chart's values schema.
+pub fn to_yaml(values: &Value, schema: &Value) -> String {
+    let mut out = String::new();
+    if let Value::Object(map) = values {
+        for (i, (key, value)) in map.iter().enumerate() {
+            if i > 0 && value.is_object() {
+                out.push('\n');
+            }
+            entry(&mut out, 0, key, value, &schema["properties"][key]);
+        }
+    }
+    out
+}
+
+fn entry(out: &mut String, indent: usize, key: &str, value: &Value, schema: &Value) {
+    let pad = " ".repeat(indent);
+    if let Some(description) = schema["description"].as_str() {
+        for (i, line) in wrap(description, 96usize.saturating_sub(indent))
+            .iter()
+            .enumerate()
+        {
+            let marker = if i == 0 { "-- " } else { "" };
+            let _ = writeln!(out, "{pad}# {marker}{line}");
+        }
+    }
+    let key = scalar(&Value::String(key.to_string()));
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            let _ = writeln!(out, "{pad}{key}:");
+            for (k, v) in map {
+                let sub = schema["properties"]
+                    .get(k)
+                    .unwrap_or(&schema["additionalProperties"]);
+                entry(out, indent + 2, k, v, sub);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            let _ = writeln!(out, "{pad}{key}:");
+            for item in items {
+                list_item(out, indent + 2, item);
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "{pad}{key}: {}", scalar(value));
+        }
+    }
+}
+
+fn list_item(out: &mut String, indent: usize, item: &Value) {
+    let pad = " ".repeat(indent);
+    match item {
+        Value::Object(map) if !map.is_empty() => {
+            for (i, (k, v)) in map.iter().enumerate() {
+                let lead = if i == 0 { "- " } else { "  " };
+                let _ = writeln!(
+                    out,
+                    "{pad}{lead}{}: {}",
+                    scalar(&Value::String(k.clone())),
+                    scalar(v)
+                );
+            }
+        }
+        other => {
+            let _ = writeln!(out, "{pad}- {}", scalar(other));
+        }
+    }
+}
+
+/// A YAML scalar (or empty collection): plain when unambiguous, else a JSON string, which
+/// is also a valid YAML double-quoted scalar.
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) if is_plain_safe(s) => s.clone(),
+        Value::Object(_) => "{}".to_string(),
+        Value::Array(_) => "[]".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn is_plain_safe(s: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~",
+    ];
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    (first.is_ascii_alphabetic() || first == '/')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c))
+        && !s.contains(": ")
+        && !s.ends_with(':')
+        && !RESERVED.contains(&s.to_ascii_lowercase().as_str())
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("non-empty");
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_round_trip_through_yaml() {
+        let values = json!({
+            "a": {"s": "on", "t": "16.10", "u": "", "v": 0.9, "w": [], "x": {}, "y": ["10.0.0.0/8"],
+                  "z": [{"key": "k", "operator": "Exists"}], "n": 250, "b": true, "cron": "0 2 * * *"},
+        });
+        let yaml = to_yaml(&values, &json!({}));
+        let back: Value = yaml_serde::from_str(&yaml).unwrap();
+        assert_eq!(back, values, "{yaml}");
+    }
+
+    #[test]
+    fn descriptions_become_helm_docs_comments() {
+        let schema = json!({"properties": {"port": {"description": "Port of the API."}}});
+        assert_eq!(
+            to_yaml(&json!({"port": 8080}), &schema),
+            "# -- Port of the API.\nport: 8080\n"
+        );
+    }
+}

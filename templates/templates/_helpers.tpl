@@ -1,0 +1,86 @@
+{{/* Chart name, overridable by .Values.nameOverride. */}}
+{{- define "alert-history.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Fully qualified app name, at most 63 characters (DNS label limit). The release name is
+used alone when it already contains the chart name, so "alert-history" is not repeated.
+*/}}
+{{- define "alert-history.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of one component's objects: "<fullname>-<component>", at most 63 characters. */}}
+{{- define "alert-history.componentName" -}}
+{{- printf "%s-%s" (include "alert-history.fullname" .root) .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Chart label value: "<name>-<version>". */}}
+{{- define "alert-history.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Selector labels of one component; only labels that never change over a release's life,
+because Deployment and StatefulSet selectors are immutable.
+Usage: include "alert-history.selectorLabels" (dict "root" $ "component" "app")
+*/}}
+{{- define "alert-history.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "alert-history.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/*
+Standard labels of one component's objects.
+Usage: include "alert-history.labels" (dict "root" $ "component" "app")
+*/}}
+{{- define "alert-history.labels" -}}
+helm.sh/chart: {{ include "alert-history.chart" .root }}
+{{ include "alert-history.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Values.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: alert-history
+{{- end -}}
+
+{{/* ServiceAccount of the app pods. */}}
+{{- define "alert-history.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "alert-history.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Image reference "<repository>:<tag>" of an image block. Usage: include "alert-history.image" .Values.image */}}
+{{- define "alert-history.image" -}}
+{{- printf "%s:%s" .repository .tag -}}
+{{- end -}}
+
+{{/*
+A Kubernetes memory quantity (e.g. "512Mi", "2Gi", "1G", "1048576") in bytes, so that
+settings derived from a memory limit follow the limit when it is changed at install time.
+*/}}
+{{- define "alert-history.quantityBytes" -}}
+{{- $q := toString . -}}
+{{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
+{{- $num := regexFind "^[0-9]+" $q -}}
+{{- $unit := trimPrefix $num $q -}}
+{{- if not $unit -}}
+{{- $num -}}
+{{- else if hasKey $units $unit -}}
+{{- mul (int64 $num) (get $units $unit) -}}
+{{- else -}}
+{{- fail (printf "unsupported memory quantity %q: use an integer with Ki, Mi, Gi, Ti, k, M, G or T" $q) -}}
+{{- end -}}
+{{- end -}}
