@@ -523,6 +523,9 @@ pub struct PostgresqlAlerts {
     /// Warn when dead tuples exceed this fraction of a table's tuples.
     #[schemars(range(min = 0.0, max = 1.0))]
     pub dead_tuple_ratio_max: f64,
+    /// Ignore tables with fewer dead tuples than this (small tables churn harmlessly).
+    #[schemars(range(min = 0, max = 1_000_000_000))]
+    pub dead_tuples_min: u64,
     /// Warn when a table has not been vacuumed for this many hours.
     #[schemars(range(min = 1, max = 8760))]
     pub vacuum_age_hours: u32,
@@ -532,6 +535,9 @@ pub struct PostgresqlAlerts {
     /// Warn when backends write more than this fraction of buffers themselves.
     #[schemars(range(min = 0.0, max = 1.0))]
     pub backend_buffer_write_ratio_max: f64,
+    /// Alert when the newest archived WAL segment is older than this many minutes.
+    #[schemars(range(min = 1, max = 1440))]
+    pub wal_archive_delay_minutes: u32,
     /// Alert when the newest successful base backup is older than this many hours.
     #[schemars(range(min = 1, max = 8760))]
     pub backup_max_age_hours: u32,

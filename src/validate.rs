@@ -132,7 +132,10 @@ fn explain(schema: &Value, error: &jsonschema::ValidationError<'_>, out: &mut Ve
                     .join(" or "),
                 other => other.as_str().unwrap_or_default().to_string(),
             });
-            push(path, format!("{value} has the wrong type: expected {expected}"));
+            push(
+                path,
+                format!("{value} has the wrong type: expected {expected}"),
+            );
         }
         K::Pattern { .. } | K::Not { .. } => {
             let title = keyword_parent

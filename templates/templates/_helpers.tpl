@@ -84,3 +84,13 @@ settings derived from a memory limit follow the limit when it is changed at inst
 {{- fail (printf "unsupported memory quantity %q: use an integer with Ki, Mi, Gi, Ti, k, M, G or T" $q) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Pod spec `imagePullSecrets` from the list of Secret names in .Values.imagePullSecrets. */}}
+{{- define "alert-history.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
+{{- end -}}

@@ -12,7 +12,10 @@ pub fn repo() -> PathBuf {
 
 /// The committed chart of a profile, e.g. `charts-out/standard/alert-history`.
 pub fn chart_dir(profile: &str) -> PathBuf {
-    repo().join("charts-out").join(profile).join("alert-history")
+    repo()
+        .join("charts-out")
+        .join(profile)
+        .join("alert-history")
 }
 
 /// Finds an external tool: `$ALERTCHART_TOOLS/bin`, then `.tools/bin`, then `PATH`.
@@ -84,6 +87,12 @@ pub fn object<'a>(
     suffix: &str,
 ) -> &'a serde_json::Value {
     docs.iter()
-        .find(|d| d["kind"] == kind && d["metadata"]["name"].as_str().unwrap_or("").ends_with(suffix))
+        .find(|d| {
+            d["kind"] == kind
+                && d["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .ends_with(suffix)
+        })
         .unwrap_or_else(|| panic!("no {kind} named *{suffix} in the rendered chart"))
 }
