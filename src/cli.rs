@@ -90,9 +90,14 @@ struct Drift(PathBuf);
 
 impl std::fmt::Display for Drift {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = if self.0.is_dir() {
+            "is out of date with its profile"
+        } else {
+            "does not exist"
+        };
         write!(
             f,
-            "{} is out of date with its profile; run `alertchart render` with the same arguments and commit the result",
+            "{} {state}; run `alertchart render` with the same arguments and commit the result",
             self.0.display()
         )
     }
@@ -145,7 +150,8 @@ fn run(command: Command) -> Result<()> {
             if check {
                 let on_disk = chart::read(&target)?;
                 if let Some(diff) = chart::diff(&on_disk, &files) {
-                    print!("{diff}");
+                    // The verdict is the exit code; a reader that stops early (`| head`) is fine.
+                    let _ = std::io::stdout().lock().write_all(diff.as_bytes());
                     bail!(Drift(target));
                 }
                 eprintln!("{} is up to date", target.display());
@@ -172,7 +178,11 @@ fn run(command: Command) -> Result<()> {
                 }
                 None => schema::values_schema(),
             };
-            println!("{}", serde_json::to_string_pretty(&schema)?);
+            writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                serde_json::to_string_pretty(&schema)?
+            )?;
         }
         Command::Profiles => {
             let mut stdout = std::io::stdout().lock();

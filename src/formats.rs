@@ -109,7 +109,7 @@ string_format!(
     ImageRepository,
     title: "image repository",
     pattern: "^([a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?/)?[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$",
-    examples: ["postgres", "quay.io/prometheuscommunity/postgres-exporter"]
+    examples: ["example/app", "registry.example.com:5000/team/app"]
 );
 
 string_format!(

@@ -40,7 +40,7 @@ pub struct Profile {
     pub ingress: Ingress,
     /// Helm test pods (`helm test`).
     pub tests: Tests,
-    /// SQLite volume of the single application pod (profiles without PostgreSQL).
+    /// SQLite volume of the single application pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistence: Option<Persistence>,
     /// HorizontalPodAutoscaler of the application (multi-replica profiles).

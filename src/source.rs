@@ -168,8 +168,10 @@ fn read_text(path: &Path) -> Result<String> {
 
 /// Parses one YAML document into JSON values; mapping keys must be strings.
 fn parse_yaml(text: &str, label: &str) -> Result<Value> {
-    let yaml: yaml_serde::Value =
-        yaml_serde::from_str(text).map_err(|e| anyhow!("{label}: invalid YAML: {e}"))?;
+    let yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| match e.location() {
+        Some(at) => anyhow!("{label}:{}:{}: invalid YAML: {e}", at.line(), at.column()),
+        None => anyhow!("{label}: invalid YAML: {e}"),
+    })?;
     let value: Value =
         serde_json::to_value(yaml).map_err(|e| anyhow!("{label}: unsupported YAML: {e}"))?;
     if !(value.is_object() || value.is_null()) {

@@ -33,8 +33,17 @@ fn schema_at<'a>(schema: &'a Value, path: &[String]) -> &'a Value {
     path.iter()
         .fold(schema, |s, key| match s["properties"].get(key) {
             Some(sub) => sub,
-            None => &s["additionalProperties"],
+            None => map_entry_schema(s),
         })
+}
+
+/// The schema of the entries of a free-form mapping (schemars puts key patterns in
+/// `patternProperties`).
+fn map_entry_schema(schema: &Value) -> &Value {
+    schema["patternProperties"]
+        .as_object()
+        .and_then(|p| p.values().next())
+        .unwrap_or(&schema["additionalProperties"])
 }
 
 /// A valid value of `schema` for a new entry.
@@ -104,17 +113,18 @@ fn mutate(value: &Value, schema: &Value) -> Value {
             Value::Array(items)
         }
         Value::Object(_) => {
-            json!({ "example.com/mutated": sample(&schema["additionalProperties"]) })
+            json!({ "example.com/mutated": sample(map_entry_schema(schema)) })
         }
         Value::Null => panic!("null leaf in values.yaml"),
     }
 }
 
-/// `512Mi` -> `513Mi`, `0 2 * * *` -> `1 2 * * *`, `v0.15.0` -> `v1.15.0`.
+/// `512Mi` -> `513Mi`, `0 2 * * *` -> `1 2 * * *`, `v0.15.0` -> `v1.15.0`; a string
+/// without digits gets an `x` appended (Helm's schema check reports it if that is invalid).
 fn bump_first_number(s: &str) -> String {
-    let start = s
-        .find(|c: char| c.is_ascii_digit())
-        .unwrap_or_else(|| panic!("no example and no digit to change in `{s}`"));
+    let Some(start) = s.find(|c: char| c.is_ascii_digit()) else {
+        return format!("{s}x");
+    };
     let len = s[start..]
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(s.len() - start);

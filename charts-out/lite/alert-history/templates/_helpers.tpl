@@ -85,3 +85,15 @@ settings derived from a memory limit follow the limit when it is changed at inst
 {{- fail (printf "unsupported memory quantity %q: use an integer with Ki, Mi, Gi, Ti, k, M, G or T" $q) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Pod spec `imagePullSecrets` from the list of Secret names in .Values.imagePullSecrets.
+Callers guard it with `with .Values.imagePullSecrets` on the same line, so that an empty
+list leaves no blank line in the manifest.
+*/}}
+{{- define "alert-history.imagePullSecrets" -}}
+imagePullSecrets:
+{{- range .Values.imagePullSecrets }}
+  - name: {{ . }}
+{{- end }}
+{{- end -}}

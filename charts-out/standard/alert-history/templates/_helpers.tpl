@@ -86,12 +86,14 @@ settings derived from a memory limit follow the limit when it is changed at inst
 {{- end -}}
 {{- end -}}
 
-{{/* Pod spec `imagePullSecrets` from the list of Secret names in .Values.imagePullSecrets. */}}
+{{/*
+Pod spec `imagePullSecrets` from the list of Secret names in .Values.imagePullSecrets.
+Callers guard it with `with .Values.imagePullSecrets` on the same line, so that an empty
+list leaves no blank line in the manifest.
+*/}}
 {{- define "alert-history.imagePullSecrets" -}}
-{{- with .Values.imagePullSecrets }}
 imagePullSecrets:
-{{- range . }}
+{{- range .Values.imagePullSecrets }}
   - name: {{ . }}
-{{- end }}
 {{- end }}
 {{- end -}}
