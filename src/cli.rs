@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::source::{self, ProfileSource};
 use crate::{chart, render, schema, validate};
@@ -23,6 +23,7 @@ Examples:
   alertchart render --profile lite --out deploy/     # lite chart into deploy/alert-history
   alertchart render -f prod.yaml --set postgresql.resources.limits.memory=4Gi
   alertchart render --check                          # exit 1 with a diff when the chart on disk is stale
+  alertchart diff --profile lite                     # what `render` would change, as a unified diff
   alertchart validate --profile ./my-profile.yaml
   alertchart schema > values.schema.json";
 
@@ -55,6 +56,15 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Show what `render` would change in the chart on disk, as a unified diff per file
+    #[command(after_help = EXIT_CODES)]
+    Diff {
+        #[command(flatten)]
+        input: Input,
+        /// Directory that holds the chart directory `alert-history` [default: charts-out/<profile name>]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Validate a profile and its overrides without rendering
     #[command(after_help = EXIT_CODES)]
     Validate {
@@ -69,6 +79,11 @@ enum Command {
     },
     /// List the built-in profiles
     Profiles,
+    /// Print a shell completion script, e.g. `alertchart completions bash > /etc/bash_completion.d/alertchart`
+    Completions {
+        /// Shell to complete for
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args)]
@@ -142,27 +157,35 @@ fn run(command: Command) -> Result<()> {
             check,
             force,
         } => {
-            let profile = load(&input)?;
-            let files = render::chart(&profile)?;
-            let out = out
-                .unwrap_or_else(|| PathBuf::from("charts-out").join(profile.profile.name.as_str()));
-            let target = chart::chart_path(&out);
+            let (profile, files, target) = render_to(&input, out)?;
             if check {
-                let on_disk = chart::read(&target)?;
-                if let Some(diff) = chart::diff(&on_disk, &files) {
+                if let Some(diff) = chart::diff(&chart::read(&target)?, &files) {
                     // The verdict is the exit code; a reader that stops early (`| head`) is fine.
                     let _ = std::io::stdout().lock().write_all(diff.as_bytes());
                     bail!(Drift(target));
                 }
                 eprintln!("{} is up to date", target.display());
             } else {
-                chart::write(&out, &files, force)?;
+                chart::write(
+                    target.parent().expect("chart path has a parent"),
+                    &files,
+                    force,
+                )?;
                 eprintln!(
                     "wrote {} ({} files, profile {})",
                     target.display(),
                     files.len(),
                     profile.profile.name.as_str()
                 );
+            }
+        }
+        Command::Diff { input, out } => {
+            let (_, files, target) = render_to(&input, out)?;
+            match chart::diff(&chart::read(&target)?, &files) {
+                Some(diff) => {
+                    let _ = std::io::stdout().lock().write_all(diff.as_bytes());
+                }
+                None => eprintln!("{} is up to date: no changes", target.display()),
             }
         }
         Command::Validate { input } => {
@@ -184,6 +207,14 @@ fn run(command: Command) -> Result<()> {
                 serde_json::to_string_pretty(&schema)?
             )?;
         }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "alertchart",
+                &mut std::io::stdout(),
+            );
+        }
         Command::Profiles => {
             let mut stdout = std::io::stdout().lock();
             for (name, text) in source::BUILTIN_PROFILES {
@@ -194,6 +225,22 @@ fn run(command: Command) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Loads and renders the input; returns the profile, the chart files and the chart path.
+fn render_to(
+    input: &Input,
+    out: Option<PathBuf>,
+) -> Result<(
+    crate::profile::Profile,
+    std::collections::BTreeMap<String, String>,
+    PathBuf,
+)> {
+    let profile = load(input)?;
+    let files = render::chart(&profile)?;
+    let out =
+        out.unwrap_or_else(|| PathBuf::from("charts-out").join(profile.profile.name.as_str()));
+    Ok((profile, files, chart::chart_path(&out)))
 }
 
 fn load(input: &Input) -> Result<crate::profile::Profile> {

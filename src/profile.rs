@@ -192,10 +192,10 @@ pub struct Service {
     /// Service type.
     #[serde(rename = "type")]
     pub kind: ServiceType,
-    /// Port of the HTTP API (also the container port).
+    /// Service port of the HTTP API (the container listens on 8080).
     #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
-    /// Port of the Prometheus metrics endpoint (also the container port).
+    /// Service port of the Prometheus metrics endpoint (the container listens on 9090).
     #[schemars(range(min = 1, max = 65535))]
     pub metrics_port: u16,
 }

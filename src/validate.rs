@@ -255,25 +255,28 @@ fn resources(p: &Profile, found: &mut Found) {
         all.push(("valkey.exporter.resources", &v.exporter.resources));
     }
     for (at, r) in all {
-        if r.requests.memory.bytes() > r.limits.memory.bytes() {
-            found.fail(
-                &format!("{at}.requests.memory"),
-                format!(
-                    "request `{}` exceeds the limit `{}` (expected request <= limit)",
-                    r.requests.memory.as_str(),
-                    r.limits.memory.as_str()
-                ),
-            );
-        }
-        if r.requests.cpu.millis() > r.limits.cpu.millis() {
-            found.fail(
-                &format!("{at}.requests.cpu"),
-                format!(
-                    "request `{}` exceeds the limit `{}` (expected request <= limit)",
-                    r.requests.cpu.as_str(),
-                    r.limits.cpu.as_str()
-                ),
-            );
+        let (req, lim) = (&r.requests, &r.limits);
+        let pairs = [
+            (
+                "memory",
+                req.memory.bytes() > lim.memory.bytes(),
+                req.memory.as_str(),
+                lim.memory.as_str(),
+            ),
+            (
+                "cpu",
+                req.cpu.millis() > lim.cpu.millis(),
+                req.cpu.as_str(),
+                lim.cpu.as_str(),
+            ),
+        ];
+        for (resource, exceeds, request, limit) in pairs {
+            if exceeds {
+                found.fail(
+                    &format!("{at}.requests.{resource}"),
+                    format!("request `{request}` exceeds the limit `{limit}` (expected request <= limit)"),
+                );
+            }
         }
     }
 }

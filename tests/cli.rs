@@ -838,3 +838,62 @@ fn output_into_a_closed_pipe_ends_with_a_documented_exit_code_not_a_panic() {
         "schema: exit code {code:?} is not 0 or 2 (I/O error):\n{stderr}"
     );
 }
+
+#[test]
+fn diff_prints_what_render_would_change_exits_0_and_writes_nothing() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    run_ok(
+        dir.path(),
+        &["render", "--profile", "lite", "--out", s(&out)],
+    );
+    let before = tree(&out);
+    let same = run_ok(dir.path(), &["diff", "--profile", "lite", "--out", s(&out)]);
+    assert!(
+        same.stdout.is_empty() && same.stderr.contains("no changes"),
+        "{same}"
+    );
+    let changed = run_ok(
+        dir.path(),
+        &[
+            "diff",
+            "--profile",
+            "lite",
+            "--out",
+            s(&out),
+            "--set",
+            "service.port=8081",
+        ],
+    );
+    assert!(
+        changed
+            .stdout
+            .contains("--- a/values.yaml\n+++ b/values.yaml\n"),
+        "{changed}"
+    );
+    assert!(changed.stdout.contains("+  port: 8081"), "{changed}");
+    assert_eq!(tree(&out), before, "diff changed the chart on disk");
+}
+
+#[test]
+fn completions_are_generated_for_every_supported_shell() {
+    let dir = tmp();
+    for (shell, marker) in [
+        ("bash", "_alertchart()"),
+        ("zsh", "#compdef alertchart"),
+        ("fish", "complete -c alertchart"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let r = run_ok(dir.path(), &["completions", shell]);
+        assert!(
+            r.stdout.contains(marker),
+            "{shell} completions lack `{marker}`:\n{r}"
+        );
+        assert!(
+            r.stdout.contains("render"),
+            "{shell} completions do not know `render`"
+        );
+    }
+    let bad = run(dir.path(), &["completions", "tcsh"]);
+    assert_eq!(bad.code, Some(2), "{bad}");
+}
