@@ -502,10 +502,10 @@ pub struct PostgresqlBackup {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PostgresqlAlerts {
-    /// Warn when connections exceed this percentage of max_connections.
+    /// Warn when connections exceed this percentage of the slots non-superusers may use (max_connections - superuser_reserved_connections).
     #[schemars(range(min = 1, max = 100))]
     pub high_connections_percent: u32,
-    /// Page when connections exceed this percentage of max_connections.
+    /// Page when connections exceed this percentage of the slots non-superusers may use (max_connections - superuser_reserved_connections).
     #[schemars(range(min = 1, max = 100))]
     pub too_many_connections_percent: u32,
     /// Page when a replica lags more than this many seconds.
@@ -514,7 +514,7 @@ pub struct PostgresqlAlerts {
     /// Page when transaction ids used exceed this percentage of the wraparound limit.
     #[schemars(range(min = 1, max = 100))]
     pub txid_wraparound_percent: u32,
-    /// Warn when a query runs longer than this many seconds.
+    /// Warn when one active statement runs longer than this many seconds.
     #[schemars(range(min = 1, max = 86400))]
     pub slow_query_seconds: u32,
     /// Warn when the buffer cache hit ratio falls below this.
@@ -526,7 +526,7 @@ pub struct PostgresqlAlerts {
     /// Ignore tables with fewer dead tuples than this (small tables churn harmlessly).
     #[schemars(range(min = 0, max = 1_000_000_000))]
     pub dead_tuples_min: u64,
-    /// Warn when a table has not been vacuumed for this many hours.
+    /// Warn when a table whose dead tuples exceed its autovacuum trigger has not been vacuumed for this many hours.
     #[schemars(range(min = 1, max = 8760))]
     pub vacuum_age_hours: u32,
     /// Warn when checkpoints happen more often than this per minute.
@@ -535,7 +535,7 @@ pub struct PostgresqlAlerts {
     /// Warn when backends write more than this fraction of buffers themselves.
     #[schemars(range(min = 0.0, max = 1.0))]
     pub backend_buffer_write_ratio_max: f64,
-    /// Alert when the newest archived WAL segment is older than this many minutes.
+    /// Alert when the oldest WAL segment still waiting for archive_command has waited longer than this many minutes.
     #[schemars(range(min = 1, max = 1440))]
     pub wal_archive_delay_minutes: u32,
     /// Alert when the newest successful base backup is older than this many hours.

@@ -59,16 +59,19 @@ fn helm_lint_strict_passes_on_both_charts_with_default_and_non_default_values() 
 
 #[test]
 fn non_default_values_reach_the_rendered_manifests() {
+    // Templates quote strings differently (`"50Gi"`, `100Gi`); compare values, not quoting.
     let standard = helm_template(
         &chart_dir("standard"),
         &["-f", values_file("standard").to_str().unwrap()],
-    );
+    )
+    .replace('"', "");
     for expected in [
         "name: alerts-postgresql",
         "storageClassName: fast-ssd",
         "storage: 100Gi",
+        "storageClassName: standard-rwo",
         "name: alerts-db-credentials",
-        "schedule: \"30 3 * * *\"",
+        "schedule: 30 3 * * *",
         "timeZone: Europe/Berlin",
         "host: alerts.example.com",
         "kind: PrometheusRule",
@@ -85,7 +88,8 @@ fn non_default_values_reach_the_rendered_manifests() {
     let lite = helm_template(
         &chart_dir("lite"),
         &["-f", values_file("lite").to_str().unwrap()],
-    );
+    )
+    .replace('"', "");
     for expected in [
         "storageClassName: local-path",
         "storage: 20Gi",

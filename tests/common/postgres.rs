@@ -1,0 +1,1127 @@
+//! Harness of the tests that run the chart's PostgreSQL pieces on real software: a
+//! PostgreSQL 16 server started the way the rendered StatefulSet starts it, the rendered
+//! scripts run the way their pods run them, and environments built the way the kubelet
+//! builds them.
+//!
+//! Include it next to `mod common;` with
+//! `#[path = "common/postgres.rs"] mod postgres;` (it uses `crate::common`).
+//!
+//! What cannot exist outside a cluster is adapted, and only that:
+//! - **Mount paths.** Every volume mount of a container becomes a directory of a temporary
+//!   sandbox, keyed by the volume's *source*: the same PersistentVolumeClaim mounted by two
+//!   pods (PostgreSQL's `/backup` and the backup job's `/backup`) is the same directory,
+//!   ConfigMap volumes hold the rendered ConfigMap's files (or its `items`), emptyDirs are
+//!   empty. Container paths in the rendered files, arguments and environment values are
+//!   rewritten to those directories ([`ContainerFs::map_text`]). `/tmp` and `/dev/shm`
+//!   exist on the host and stay as they are.
+//! - **Network.** Servers listen on 127.0.0.1 only, on a free port; Service host names
+//!   become 127.0.0.1 and port 5432 the free port (done by each test, and said there).
+//! - **Users.** Tests run as root, which PostgreSQL refuses: servers, `initdb` and the
+//!   scripts of pods that run as uid 999 run as `TEST_RUN_AS_USER` (an unprivileged user
+//!   made by `scripts/install-tools.sh`), via `setpriv`. The peer line of pg_hba.conf maps
+//!   the OS user `postgres` (uid 999 in the image), which this user is not, so the tests
+//!   reach the server as `postgres` over TCP with the Secret's password (a line the
+//!   rendered pg_hba.conf has) instead of over the socket.
+//! - **Locale.** The image's `LANG=en_US.utf8` may not exist on the host: `C.UTF-8`.
+#![allow(dead_code)] // each test binary uses its own subset of these helpers
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common;
+
+const MISSING: &str = "run `scripts/test.sh` (it installs every tool into .tools/ and writes \
+                       .tools/env.sh), or `source .tools/env.sh` before `cargo test`";
+
+// ---------------------------------------------------------------------------------------
+// Tools
+
+/// A setting of `.tools/env.sh` (written by `scripts/install-tools.sh`): the environment
+/// variable when it is set (even to ""), else the value of its `export NAME=...` line.
+pub fn tools_env(name: &str) -> Option<String> {
+    if let Ok(v) = std::env::var(name) {
+        return Some(v);
+    }
+    let text = fs::read_to_string(common::repo().join(".tools").join("env.sh")).ok()?;
+    text.lines().find_map(|line| {
+        let value = line
+            .strip_prefix("export ")?
+            .strip_prefix(name)?
+            .strip_prefix('=')?;
+        Some(shell_unquote(value))
+    })
+}
+
+/// Undoes the quoting of `printf %q` and plain single quotes.
+fn shell_unquote(s: &str) -> String {
+    if let Some(inner) = s.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+        return inner.to_string();
+    }
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            out.extend(chars.next());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The directory of the PostgreSQL 16 binaries: `$PG_BIN`, else `.tools/pgsql/*/bin`.
+pub fn pg_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let mut candidates: Vec<PathBuf> = tools_env("PG_BIN")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .into_iter()
+            .collect();
+        if let Ok(entries) = fs::read_dir(common::repo().join(".tools").join("pgsql")) {
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path().join("bin"))
+                .collect();
+            found.sort();
+            candidates.extend(found);
+        }
+        let bin = candidates
+            .into_iter()
+            .find(|d| d.join("postgres").is_file())
+            .unwrap_or_else(|| {
+                panic!("PostgreSQL 16 binaries not found ($PG_BIN, .tools/pgsql/*/bin): {MISSING}")
+            });
+        let version = String::from_utf8_lossy(
+            &common::run_ok(Command::new(bin.join("postgres")).arg("--version")).stdout,
+        )
+        .into_owned();
+        assert!(
+            version.contains(" 16."),
+            "{} is not PostgreSQL 16: {version}",
+            bin.display()
+        );
+        bin
+    })
+}
+
+/// A PostgreSQL program (`postgres`, `psql`, `pg_ctl`, ...).
+pub fn pg(name: &str) -> PathBuf {
+    let p = pg_bin().join(name);
+    assert!(p.is_file(), "{} is missing: {MISSING}", p.display());
+    p
+}
+
+/// Debian's postgres_exporter (v0.11.1; the chart pins v0.15.0, which cannot be fetched
+/// here): `$POSTGRES_EXPORTER`, else the Debian path, else `postgres_exporter` on PATH.
+pub fn postgres_exporter() -> PathBuf {
+    if let Some(p) = tools_env("POSTGRES_EXPORTER").filter(|s| !s.is_empty()) {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "$POSTGRES_EXPORTER {} is missing: {MISSING}",
+            p.display()
+        );
+        return p;
+    }
+    let debian = PathBuf::from("/usr/bin/prometheus-postgres-exporter");
+    if debian.is_file() {
+        return debian;
+    }
+    common::tool("postgres_exporter")
+}
+
+/// `PATH` of every process the tests start: the PostgreSQL binaries first (the image has
+/// them on its PATH), then the system's tools.
+pub fn path_env() -> String {
+    format!("{}:/usr/local/bin:/usr/bin:/bin", pg_bin().display())
+}
+
+// ---------------------------------------------------------------------------------------
+// Running as the unprivileged test user
+
+/// The unprivileged user that servers and pod scripts run as when the tests run as root.
+#[derive(Debug, Clone)]
+pub struct RunAs {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// `None` when the tests do not run as root (then everything runs as the current user).
+pub fn run_as() -> Option<&'static RunAs> {
+    static USER: OnceLock<Option<RunAs>> = OnceLock::new();
+    USER.get_or_init(|| {
+        let euid = fs::metadata("/proc/self").expect("/proc/self").uid();
+        if euid != 0 {
+            return None;
+        }
+        let name = tools_env("TEST_RUN_AS_USER")
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| {
+                panic!(
+                    "the tests run as root, and PostgreSQL refuses to run as root: \
+                     TEST_RUN_AS_USER must name an unprivileged user; {MISSING}"
+                )
+            });
+        let id = |flag: &str| -> u32 {
+            let out = common::run_ok(Command::new("id").args([flag, &name]));
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("numeric id")
+        };
+        Some(RunAs {
+            uid: id("-u"),
+            gid: id("-g"),
+            name,
+        })
+    })
+    .as_ref()
+}
+
+/// A command that runs `program` as the test user (see [`run_as`]), with an empty
+/// environment apart from `PATH` and `LANG`: nothing of the test's own environment
+/// (PGPORT, PGPASSWORD, ...) leaks into it.
+pub fn as_user(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = match run_as() {
+        Some(u) => {
+            let mut c = Command::new(common::tool("setpriv"));
+            c.arg(format!("--reuid={}", u.uid))
+                .arg(format!("--regid={}", u.gid))
+                .arg("--clear-groups")
+                .arg("--")
+                .arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    cmd.env_clear()
+        .env("PATH", path_env())
+        .env("LANG", "C.UTF-8");
+    cmd
+}
+
+/// Hands a path to the test user.
+pub fn chown(path: &Path) {
+    if let Some(u) = run_as() {
+        std::os::unix::fs::chown(path, Some(u.uid), Some(u.gid))
+            .unwrap_or_else(|e| panic!("chown {}: {e}", path.display()));
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
+}
+
+/// Polls `cond` every 50 ms until it returns `Some`, or panics after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut cond: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = cond() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// stdout + stderr of a finished command, for messages.
+pub fn output_text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn epoch_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64()
+}
+
+/// A child process that is killed when the guard goes out of scope (exporter, load).
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET path` over plain HTTP/1.0 from 127.0.0.1:`port`: `(status line, body)`.
+pub fn http_get(port: u16, path: &str) -> std::io::Result<(String, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n")?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp)?;
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    Ok((
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendered manifests and the kubelet's view of them
+
+/// `helm template` of the standard chart (release `ah`, namespace `alerts`), parsed.
+pub struct Rendered {
+    pub args: Vec<String>,
+    pub docs: Vec<Value>,
+}
+
+impl Rendered {
+    /// Renders with extra `helm template` arguments (e.g. `--set`, `k=v`).
+    pub fn standard(args: &[&str]) -> Self {
+        let yaml = common::helm_template(&common::chart_dir("standard"), args);
+        Rendered {
+            args: args.iter().map(|s| (*s).to_string()).collect(),
+            docs: common::yaml_docs(&yaml),
+        }
+    }
+
+    /// The object of `kind` whose name ends with `suffix`.
+    pub fn object(&self, kind: &str, suffix: &str) -> &Value {
+        common::object(&self.docs, kind, suffix)
+    }
+
+    /// The object of `kind` named exactly `name`.
+    pub fn named(&self, kind: &str, name: &str) -> &Value {
+        self.docs
+            .iter()
+            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} named {name} in the rendered chart"))
+    }
+
+    /// The pod spec of a workload (StatefulSet, Deployment, CronJob or Pod).
+    pub fn pod_spec(&self, kind: &str, suffix: &str) -> &Value {
+        let o = self.object(kind, suffix);
+        match kind {
+            "Pod" => &o["spec"],
+            "CronJob" => &o["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+            _ => &o["spec"]["template"]["spec"],
+        }
+    }
+
+    /// A container of a workload's pod.
+    pub fn container(&self, kind: &str, suffix: &str, name: &str) -> &Value {
+        self.pod_spec(kind, suffix)["containers"]
+            .as_array()
+            .expect("containers")
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no container {name} in {kind} *{suffix}"))
+    }
+
+    /// A ConfigMap entry, by the ConfigMap's name suffix and the key.
+    pub fn configmap_file(&self, suffix: &str, key: &str) -> String {
+        self.object("ConfigMap", suffix)["data"][key]
+            .as_str()
+            .unwrap_or_else(|| panic!("ConfigMap *{suffix} has no key {key}"))
+            .to_string()
+    }
+
+    /// A Secret's value (base64-decoded `data`, or `stringData`).
+    pub fn secret_value(&self, name: &str, key: &str) -> String {
+        let s = self.named("Secret", name);
+        if let Some(v) = s["stringData"][key].as_str() {
+            return v.to_string();
+        }
+        let b64 = s["data"][key]
+            .as_str()
+            .unwrap_or_else(|| panic!("Secret {name} has no key {key}"));
+        String::from_utf8(base64_decode(b64)).expect("UTF-8 secret")
+    }
+
+    /// The environment of a container as the kubelet builds it (see [`kube_env`]).
+    pub fn container_env(&self, kind: &str, suffix: &str, name: &str) -> Vec<(String, String)> {
+        kube_env(self.container(kind, suffix, name), |secret, key| {
+            self.secret_value(secret, key)
+        })
+    }
+}
+
+/// Standard base64 (with or without padding).
+pub fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("invalid base64 character {:?}", c as char),
+        }
+    };
+    let bytes: Vec<u8> = s
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+        .collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, c)| acc | (val(*c) << (18 - 6 * i)));
+        let full = n.to_be_bytes();
+        out.extend_from_slice(&full[1..chunk.len()]);
+    }
+    out
+}
+
+/// The environment of a container as the kubelet builds it from `env`: in list order,
+/// each `value` with its `$(VAR)` references expanded against the variables defined
+/// *earlier* in the list only (the pod sets `enableServiceLinks: false`, so there are no
+/// service variables), `$$` an escaped `$`, references to anything else left as they are;
+/// `valueFrom.secretKeyRef` from `secret(name, key)`. A later entry of the same name
+/// replaces the earlier one. `envFrom` and other sources are not used by the charts'
+/// PostgreSQL pods and fail the test.
+pub fn kube_env(container: &Value, secret: impl Fn(&str, &str) -> String) -> Vec<(String, String)> {
+    assert!(
+        container.get("envFrom").is_none(),
+        "envFrom is not supported by this harness; extend kube_env"
+    );
+    let mut env: Vec<(String, String)> = Vec::new();
+    for e in container["env"].as_array().map_or(&[][..], Vec::as_slice) {
+        let name = e["name"].as_str().expect("env name").to_string();
+        let value = if let Some(v) = e.get("value") {
+            kube_expand(v.as_str().expect("env value is a string"), &env)
+        } else if let Some(r) = e.get("valueFrom").and_then(|v| v.get("secretKeyRef")) {
+            secret(
+                r["name"].as_str().expect("secretKeyRef.name"),
+                r["key"].as_str().expect("secretKeyRef.key"),
+            )
+        } else if e.get("valueFrom").is_some() {
+            panic!("env {name}: this harness supports only secretKeyRef; extend kube_env")
+        } else {
+            String::new()
+        };
+        env.retain(|(n, _)| n != &name);
+        env.push((name, value));
+    }
+    env
+}
+
+/// Kubernetes' `$(VAR)` expansion (k8s.io/kubernetes third_party/forked/golang/expansion):
+/// `$(NAME)` becomes the value of NAME when `defined` has it and stays `$(NAME)` when not;
+/// `$$` becomes `$`; an unterminated `$(` and a `$` before anything else stay as they are.
+pub fn kube_expand(input: &str, defined: &[(String, String)]) -> String {
+    let mut out = String::new();
+    let mut rest = input;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        match after.chars().next() {
+            None => {
+                out.push('$');
+                rest = after;
+            }
+            Some('$') => {
+                out.push('$');
+                rest = &after[1..];
+            }
+            Some('(') => {
+                if let Some(close) = after.find(')') {
+                    let name = &after[1..close];
+                    match defined.iter().rev().find(|(n, _)| n == name) {
+                        Some((_, v)) => out.push_str(v),
+                        None => {
+                            let _ = write!(out, "$({name})");
+                        }
+                    }
+                    rest = &after[close + 1..];
+                } else {
+                    out.push_str("$(");
+                    rest = &after[1..];
+                }
+            }
+            Some(c) => {
+                out.push('$');
+                out.push(c);
+                rest = &after[c.len_utf8()..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Value of a variable in an environment list.
+pub fn env_get<'a>(env: &'a [(String, String)], name: &str) -> &'a str {
+    env.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("environment has no {name}"))
+}
+
+/// Sets (or replaces) a variable in an environment list.
+pub fn env_set(env: &mut Vec<(String, String)>, name: &str, value: &str) {
+    match env.iter_mut().find(|(n, _)| n == name) {
+        Some(e) => e.1 = value.to_string(),
+        None => env.push((name.to_string(), value.to_string())),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sandbox and volumes
+
+/// A temporary directory for one test's volumes, owned by the test user, under a 0755
+/// parent chain so that user can reach it. Removed when dropped.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("alertchart-pg-")
+            .tempdir()
+            .expect("temporary directory");
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+        chown(dir.path());
+        Sandbox { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Creates `rel` (and its parents) owned by the test user.
+    pub fn mkdir(&self, rel: &str) -> PathBuf {
+        let mut p = self.path().to_path_buf();
+        for part in Path::new(rel).components() {
+            p.push(part);
+            if !p.exists() {
+                fs::create_dir(&p).unwrap_or_else(|e| panic!("mkdir {}: {e}", p.display()));
+                fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).expect("chmod");
+                chown(&p);
+            }
+        }
+        p
+    }
+
+    /// Writes a file readable by the test user (owned by it).
+    pub fn write(&self, path: &Path, content: &[u8], mode: u32) {
+        fs::write(path, content).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+        chown(path);
+    }
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The file system of one container, laid out in a sandbox: its volume mounts, each the
+/// directory of the volume's source (see the module documentation).
+pub struct ContainerFs {
+    /// `(mountPath, directory)`, longest mount path first.
+    pub mounts: Vec<(String, PathBuf)>,
+}
+
+/// Mount paths that exist on the host and are not redirected.
+const HOST_PATHS: &[&str] = &["/tmp", "/dev/shm"];
+
+impl ContainerFs {
+    /// Lays out the volume mounts of container `container` of the workload `kind` *`suffix`.
+    pub fn new(
+        sandbox: &Sandbox,
+        rendered: &Rendered,
+        kind: &str,
+        suffix: &str,
+        container: &str,
+    ) -> Self {
+        let object = rendered.object(kind, suffix);
+        let workload = object["metadata"]["name"].as_str().expect("name");
+        // The pod of a StatefulSet's first replica, of anything else its workload name.
+        let pod = if kind == "StatefulSet" {
+            format!("{workload}-0")
+        } else {
+            workload.to_string()
+        };
+        let spec = rendered.pod_spec(kind, suffix);
+        let c = rendered.container(kind, suffix, container);
+        let mut mounts = Vec::new();
+        for m in c["volumeMounts"].as_array().map_or(&[][..], Vec::as_slice) {
+            let path = m["mountPath"].as_str().expect("mountPath").to_string();
+            let vol = m["name"].as_str().expect("volumeMount name");
+            assert!(
+                m.get("subPath").is_none(),
+                "subPath mounts are not supported by this harness"
+            );
+            if HOST_PATHS.contains(&path.as_str()) {
+                continue;
+            }
+            let source = spec["volumes"]
+                .as_array()
+                .and_then(|vs| vs.iter().find(|v| v["name"] == vol));
+            let dir = match source {
+                Some(v) if v.get("persistentVolumeClaim").is_some() => sandbox.mkdir(&format!(
+                    "volumes/pvc-{}",
+                    v["persistentVolumeClaim"]["claimName"]
+                        .as_str()
+                        .expect("claimName")
+                )),
+                Some(v) if v.get("emptyDir").is_some() => {
+                    sandbox.mkdir(&format!("volumes/emptydir-{pod}-{vol}"))
+                }
+                Some(v) if v.get("configMap").is_some() => {
+                    let dir = sandbox.mkdir(&format!("volumes/configmap-{pod}-{vol}"));
+                    let cm_name = v["configMap"]["name"].as_str().expect("configMap.name");
+                    let data = &rendered.named("ConfigMap", cm_name)["data"];
+                    let items: Vec<(String, String)> = match v["configMap"]["items"].as_array() {
+                        Some(items) => items
+                            .iter()
+                            .map(|i| {
+                                (
+                                    i["key"].as_str().expect("key").to_string(),
+                                    i["path"].as_str().expect("path").to_string(),
+                                )
+                            })
+                            .collect(),
+                        None => data
+                            .as_object()
+                            .expect("ConfigMap data")
+                            .keys()
+                            .map(|k| (k.clone(), k.clone()))
+                            .collect(),
+                    };
+                    for (key, file) in items {
+                        let text = data[&key].as_str().expect("ConfigMap value");
+                        // Kubernetes projects the files as they are; the paths in them are
+                        // mapped once the whole layout is known (below).
+                        sandbox.write(&dir.join(file), text.as_bytes(), 0o644);
+                    }
+                    dir
+                }
+                Some(v) => panic!("volume {vol} of {kind} *{suffix}: unsupported source {v}"),
+                None => {
+                    // A StatefulSet's volumeClaimTemplate: claim <template>-<pod>.
+                    assert_eq!(kind, "StatefulSet", "volume {vol} not found");
+                    let templates = object["spec"]["volumeClaimTemplates"]
+                        .as_array()
+                        .expect("volumeClaimTemplates");
+                    assert!(
+                        templates.iter().any(|t| t["metadata"]["name"] == vol),
+                        "volume {vol} not found in the pod or the claim templates"
+                    );
+                    sandbox.mkdir(&format!("volumes/pvc-{vol}-{pod}"))
+                }
+            };
+            mounts.push((path, dir));
+        }
+        mounts.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        let fs = ContainerFs { mounts };
+        // Map container paths inside the projected ConfigMap files (config files name
+        // their mounted paths, e.g. archive_command's /backup/wal).
+        for (_, dir) in &fs.mounts {
+            if !dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("configmap-"))
+            {
+                continue;
+            }
+            for entry in fs::read_dir(dir).expect("configmap dir") {
+                let p = entry.expect("entry").path();
+                let text = fs::read_to_string(&p).expect("text file");
+                let mapped = fs.map_text(&text);
+                if mapped != text {
+                    sandbox.write(&p, mapped.as_bytes(), 0o644);
+                }
+            }
+        }
+        fs
+    }
+
+    /// The host path of a container path (which must lie under a mount).
+    pub fn map_path(&self, container_path: &str) -> PathBuf {
+        for (m, dir) in &self.mounts {
+            if container_path == m {
+                return dir.clone();
+            }
+            if let Some(rest) = container_path
+                .strip_prefix(m.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                return dir.join(rest);
+            }
+        }
+        panic!("{container_path} is not under any volume mount")
+    }
+
+    /// The directory of the volume mounted at `mount_path`.
+    pub fn mount(&self, mount_path: &str) -> &Path {
+        &self
+            .mounts
+            .iter()
+            .find(|(m, _)| m == mount_path)
+            .unwrap_or_else(|| panic!("nothing is mounted at {mount_path}"))
+            .1
+    }
+
+    /// `text` with every container path under a mount rewritten to the host path, in one
+    /// pass (a path is matched at path boundaries only, longest mount first).
+    pub fn map_text(&self, text: &str) -> String {
+        let is_path_char = |c: char| c.is_ascii_alphanumeric() || "_.-/".contains(c);
+        let mut out = String::with_capacity(text.len());
+        let mut i = 0;
+        'outer: while i < text.len() {
+            let rest = &text[i..];
+            let prev = text[..i].chars().next_back();
+            if rest.starts_with('/') && !prev.is_some_and(is_path_char) {
+                for (m, dir) in &self.mounts {
+                    if let Some(after) = rest.strip_prefix(m.as_str()) {
+                        let next = after.chars().next();
+                        if next.is_none_or(|c| c == '/' || !is_path_char(c)) {
+                            out.push_str(&dir.to_string_lossy());
+                            i += m.len();
+                            continue 'outer;
+                        }
+                    }
+                }
+            }
+            let c = rest.chars().next().expect("char");
+            out.push(c);
+            i += c.len_utf8();
+        }
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The PostgreSQL server of the StatefulSet
+
+/// Status lines of `postmaster.pid` (line 8) that mean "accepting connections".
+const READY: &[&str] = &["ready", "standby"];
+
+/// A PostgreSQL 16 server run the way the rendered StatefulSet's `postgresql` container
+/// runs it. Dropping it stops the server it started (`pg_ctl stop -m immediate`), also
+/// when an assertion failed.
+pub struct Cluster {
+    pub rendered: Rendered,
+    pub sandbox: Sandbox,
+    /// The `postgresql` container's volumes.
+    pub fs: ContainerFs,
+    /// The `postgresql` container's environment (kubelet-style, Secret values decoded).
+    pub env: Vec<(String, String)>,
+    /// The free port the server listens on (127.0.0.1).
+    pub port: u16,
+    /// The data directory (the container's `$PGDATA`, mapped).
+    pub pgdata: PathBuf,
+    /// The server's stderr (the container log).
+    pub log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Cluster {
+    /// Renders the chart with `args`, lays out the `postgresql` container's volumes and
+    /// runs `initdb` like the image's entrypoint on an empty `$PGDATA`:
+    /// `initdb --username=postgres --pwfile=<POSTGRES_PASSWORD> $POSTGRES_INITDB_ARGS`.
+    /// (The entrypoint also appends a line to `$PGDATA/pg_hba.conf`, a file the server does
+    /// not read with the chart's `hba_file`; it is left out.)
+    pub fn init(args: &[&str]) -> Self {
+        let rendered = Rendered::standard(args);
+        let sandbox = Sandbox::new();
+        let fs = ContainerFs::new(
+            &sandbox,
+            &rendered,
+            "StatefulSet",
+            "-postgresql",
+            "postgresql",
+        );
+        let env = rendered.container_env("StatefulSet", "-postgresql", "postgresql");
+        let pgdata = fs.map_path(env_get(&env, "PGDATA"));
+        let pwfile = sandbox.path().join("initdb-pwfile");
+        sandbox.write(
+            &pwfile,
+            format!("{}\n", env_get(&env, "POSTGRES_PASSWORD")).as_bytes(),
+            0o600,
+        );
+        let initdb_args: Vec<&str> = env
+            .iter()
+            .find(|(n, _)| n == "POSTGRES_INITDB_ARGS")
+            .map(|(_, v)| v.split_whitespace().collect())
+            .unwrap_or_default();
+        common::run_ok(
+            as_user(pg("initdb"))
+                .env("PGDATA", &pgdata)
+                .arg("--username=postgres")
+                .arg(format!("--pwfile={}", pwfile.display()))
+                .args(&initdb_args),
+        );
+        fs::remove_file(&pwfile).expect("remove pwfile");
+        let log = sandbox.path().join("postgresql.log");
+        Cluster {
+            rendered,
+            sandbox,
+            fs,
+            env,
+            port: free_port(),
+            pgdata,
+            log,
+            child: None,
+        }
+    }
+
+    /// [`Cluster::init`] and [`Cluster::start`].
+    pub fn started(args: &[&str]) -> Self {
+        let mut c = Self::init(args);
+        c.start();
+        c
+    }
+
+    /// [`Cluster::started`] and init.sql run as the entrypoint runs it
+    /// ([`Cluster::run_init_sql`]), which must succeed.
+    pub fn initialized(args: &[&str]) -> Self {
+        let c = Self::started(args);
+        let out = c.run_init_sql(&[]);
+        assert!(
+            out.status.success(),
+            "init.sql failed:\n{}",
+            output_text(&out)
+        );
+        c
+    }
+
+    /// The server's command line: the container's command and args exactly, with container
+    /// paths mapped, plus `-c port=<free>` and `-c listen_addresses=127.0.0.1` when the
+    /// configuration file does not already say so. It never does: `port = 5432` and
+    /// `listen_addresses = '*'` are right in a pod with its own network namespace, but
+    /// here 5432 may be taken and the server must not listen beyond the loopback. Settings
+    /// on the command line take precedence over the file; nothing else is overridden, so
+    /// a config file that is mounted but not passed (`config_file`, `hba_file`) leaves
+    /// the server on initdb's files, which the tests detect.
+    pub fn server_command(&self) -> (PathBuf, Vec<String>) {
+        let c = self
+            .rendered
+            .container("StatefulSet", "-postgresql", "postgresql");
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .map(|s| self.fs.map_text(s.as_str().expect("string")))
+                .collect()
+        };
+        let command = strings(&c["command"]);
+        let mut args = strings(&c["args"]);
+        // Without `command` the image's entrypoint runs; for arguments that start with a
+        // dash it runs `postgres` with them (docker-library/postgres docker-entrypoint.sh).
+        let program = if command.is_empty() {
+            assert!(
+                args.first().is_some_and(|a| a.starts_with('-')),
+                "the entrypoint runs `postgres` only for arguments starting with '-': {args:?}"
+            );
+            pg("postgres")
+        } else {
+            let name = Path::new(&command[0])
+                .file_name()
+                .expect("program")
+                .to_string_lossy()
+                .into_owned();
+            let mut rest: Vec<String> = command[1..].to_vec();
+            rest.append(&mut args);
+            args = rest;
+            pg(&name)
+        };
+        let config = self.effective_config_file(&args);
+        let setting = |name: &str| -> Option<String> {
+            fs::read_to_string(&config).ok()?.lines().find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == name).then(|| {
+                    v.split('#')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .trim_matches('\'')
+                        .to_string()
+                })
+            })
+        };
+        if setting("port") != Some(self.port.to_string()) {
+            args.extend(["-c".to_string(), format!("port={}", self.port)]);
+        }
+        if setting("listen_addresses").as_deref() != Some("127.0.0.1") {
+            args.extend(["-c".to_string(), "listen_addresses=127.0.0.1".to_string()]);
+        }
+        (program, args)
+    }
+
+    /// The configuration file the server reads with these arguments.
+    fn effective_config_file(&self, args: &[String]) -> PathBuf {
+        args.iter()
+            .find_map(|a| {
+                a.strip_prefix("config_file=")
+                    .or_else(|| a.strip_prefix("--config_file="))
+            })
+            .map_or_else(|| self.pgdata.join("postgresql.conf"), PathBuf::from)
+    }
+
+    /// Starts the server (see [`Cluster::server_command`]) as the test user with the
+    /// container's `PGDATA`, its output appended to [`Cluster::log`], and waits until it
+    /// accepts connections (postmaster.pid says so: what `pg_ctl -w` waits for, without
+    /// connecting, so the log stays free of start-up connection errors).
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "already started");
+        let (program, args) = self.server_command();
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let child = as_user(&program)
+            .args(&args)
+            .env("PGDATA", &self.pgdata)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        self.child = Some(child);
+        let pidfile = self.pgdata.join("postmaster.pid");
+        wait_for(
+            "the server to accept connections",
+            Duration::from_secs(120),
+            || {
+                if let Some(status) = self
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten())
+                {
+                    panic!("postgres exited ({status}):\n{}", self.log_text());
+                }
+                let pid = fs::read_to_string(&pidfile).ok()?;
+                let status = pid.lines().nth(7)?.trim();
+                READY.contains(&status).then_some(())
+            },
+        );
+    }
+
+    /// Stops the server with `pg_ctl stop -m <mode>` and waits for it to exit.
+    pub fn stop(&mut self, mode: &str) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = as_user(pg("pg_ctl"))
+            .args(["stop", "-m", mode, "-w", "-t", "60", "-D"])
+            .arg(&self.pgdata)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().ok().flatten().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server the way Kubernetes does: the container's preStop command (with the
+    /// container's environment, paths mapped) as the test user; then waits for the exit.
+    pub fn stop_with_prestop(&mut self) {
+        let c = self
+            .rendered
+            .container("StatefulSet", "-postgresql", "postgresql");
+        let cmd: Vec<String> = c["lifecycle"]["preStop"]["exec"]["command"]
+            .as_array()
+            .expect("preStop exec command")
+            .iter()
+            .map(|s| self.fs.map_text(s.as_str().expect("string")))
+            .collect();
+        let out = common::run_ok(as_user(&cmd[0]).args(&cmd[1..]).envs(self.mapped_env()));
+        let mut child = self.child.take().expect("server running");
+        let status = wait_for("the server to exit", Duration::from_secs(60), || {
+            child.try_wait().ok().flatten()
+        });
+        assert!(
+            status.success(),
+            "postgres exited with {status} after preStop: {}",
+            output_text(&out)
+        );
+    }
+
+    /// Whether the server process started by this harness still runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// The container's environment with container paths mapped (secrets included).
+    pub fn mapped_env(&self) -> Vec<(String, String)> {
+        self.env
+            .iter()
+            .map(|(n, v)| (n.clone(), self.fs.map_text(v)))
+            .collect()
+    }
+
+    /// The server log so far.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A value of the chart's PostgreSQL Secret.
+    pub fn secret(&self, key: &str) -> String {
+        let name = self.rendered.object("Secret", "-postgresql")["metadata"]["name"]
+            .as_str()
+            .expect("name")
+            .to_string();
+        self.rendered.secret_value(&name, key)
+    }
+
+    /// The superuser's password (the container's `POSTGRES_PASSWORD`).
+    pub fn superuser_password(&self) -> String {
+        env_get(&self.env, "POSTGRES_PASSWORD").to_string()
+    }
+
+    /// A `psql` command (as the current user) connected over TCP to 127.0.0.1 as `user`
+    /// with `password` to `db`: no psqlrc, unaligned tuples, fields separated by \x1f.
+    pub fn psql_as(&self, user: &str, password: &str, db: &str) -> Command {
+        let mut c = Command::new(pg("psql"));
+        c.env_clear()
+            .env("PATH", path_env())
+            .env("PGHOST", "127.0.0.1")
+            .env("PGPORT", self.port.to_string())
+            .env("PGUSER", user)
+            .env("PGPASSWORD", password)
+            .env("PGDATABASE", db)
+            .env("PGCONNECT_TIMEOUT", "10")
+            .args([
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-F",
+                "\x1f",
+            ]);
+        c
+    }
+
+    /// Runs SQL as the superuser `postgres` in `db`; panics on failure; returns stdout.
+    pub fn sql(&self, db: &str, sql: &str) -> String {
+        let out = common::run_ok(
+            self.psql_as("postgres", &self.superuser_password(), db)
+                .arg("-c")
+                .arg(sql),
+        );
+        String::from_utf8(out.stdout)
+            .expect("UTF-8")
+            .trim_end_matches('\n')
+            .to_string()
+    }
+
+    /// Rows of a query run as the superuser in `db`.
+    pub fn rows(&self, db: &str, sql: &str) -> Vec<Vec<String>> {
+        self.sql(db, sql)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split('\x1f').map(str::to_string).collect())
+            .collect()
+    }
+
+    /// Runs init.sql the way the image's entrypoint runs the files of
+    /// /docker-entrypoint-initdb.d (`psql -v ON_ERROR_STOP=1 --username postgres
+    /// --no-password --no-psqlrc --dbname postgres -f <file>`) with the container's
+    /// environment (the passwords come from it, as in the pod), minus `remove`d
+    /// variables. Adapted: over TCP with the superuser's password instead of the socket
+    /// (see the module documentation). Not asserted: returns the output.
+    pub fn run_init_sql(&self, remove: &[&str]) -> Output {
+        let file = self.fs.map_path("/docker-entrypoint-initdb.d/init.sql");
+        let mut env = self.mapped_env();
+        env.retain(|(n, _)| !remove.contains(&n.as_str()));
+        Command::new(pg("psql"))
+            .env_clear()
+            .envs(env)
+            .env("PATH", path_env())
+            .env("PGHOST", "127.0.0.1")
+            .env("PGPORT", self.port.to_string())
+            .env("PGPASSWORD", self.superuser_password())
+            .args([
+                "-v",
+                "ON_ERROR_STOP=1",
+                "--username",
+                "postgres",
+                "--no-password",
+                "--no-psqlrc",
+                "--dbname",
+                "postgres",
+                "-f",
+            ])
+            .arg(&file)
+            .output()
+            .expect("run psql")
+    }
+
+    /// Forces a WAL segment switch (after a small write, so the segment is not empty) and
+    /// waits until the switched segment is in the WAL archive; returns its name.
+    pub fn switch_wal_and_wait_archived(&self) -> String {
+        self.sql("postgres", "CREATE TEMP TABLE switch_marker AS SELECT 1");
+        let seg = self.sql("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+        let archived = self.fs.mount("/backup").join("wal").join(&seg);
+        wait_for(
+            &format!("WAL segment {seg} in the archive"),
+            Duration::from_secs(60),
+            || archived.is_file().then_some(()),
+        );
+        seg
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.log_text();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!(
+                "--- last lines of the server log {}:\n{}",
+                self.log.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        self.stop("immediate");
+    }
+}
+
+/// Columns of a rows result as a map from the first column to the second.
+pub fn rows_map(rows: &[Vec<String>]) -> BTreeMap<String, String> {
+    rows.iter()
+        .map(|r| (r[0].clone(), r.get(1).cloned().unwrap_or_default()))
+        .collect()
+}
+
+/// Lines of a log that look like problems.
+pub fn problem_lines<'a>(log: &'a str, needles: &[&str]) -> Vec<&'a str> {
+    log.lines()
+        .filter(|l| needles.iter().any(|n| l.contains(n)))
+        .collect()
+}
