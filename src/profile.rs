@@ -351,6 +351,20 @@ pub struct Metrics {
     /// Alert rules of the stateful components.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus_rule: Option<PrometheusRule>,
+    /// Grafana dashboards as ConfigMaps for the Grafana dashboard sidecar.
+    pub grafana_dashboards: GrafanaDashboards,
+}
+
+/// Grafana dashboards of the chart, one ConfigMap each, for the Grafana sidecar to load.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GrafanaDashboards {
+    /// Create the dashboard ConfigMaps: the application's, and one for each component of the chart that has a dashboard.
+    pub enabled: bool,
+    /// Labels the Grafana sidecar selects dashboard ConfigMaps by (kube-prometheus-stack: `grafana_dashboard: "1"`).
+    pub labels: BTreeMap<LabelKey, LabelValue>,
+    /// Annotations of the dashboard ConfigMaps, e.g. the sidecar's folder annotation (`grafana_folder: Databases`).
+    pub annotations: BTreeMap<LabelKey, String>,
 }
 
 /// Where Prometheus runs, for NetworkPolicy rules that admit its scrapes.

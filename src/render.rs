@@ -23,6 +23,8 @@ pub enum Needs {
     Valkey,
     Autoscaling,
     Sqlite,
+    /// A component with alert rules (PostgreSQL or Valkey).
+    Rules,
 }
 
 impl Needs {
@@ -33,6 +35,7 @@ impl Needs {
             Self::Valkey => c.valkey,
             Self::Autoscaling => c.autoscaling,
             Self::Sqlite => c.sqlite,
+            Self::Rules => c.postgresql || c.valkey,
         }
     }
 }
@@ -50,11 +53,17 @@ macro_rules! source {
 /// Every chart source: output path, the component it needs, and its Tera text.
 pub const SOURCES: &[(&str, Needs, &str)] = &[
     source!(Always, ".helmignore"),
+    source!(Always, "README.md"),
     source!(Always, "Chart.yaml"),
+    source!(Always, "dashboards/alert-history.json"),
+    source!(Postgresql, "dashboards/postgresql.json"),
+    source!(Postgresql, "ci/standard-values.yaml"),
+    source!(Sqlite, "ci/lite-values.yaml"),
     source!(Always, "templates/NOTES.txt"),
     source!(Always, "templates/_helpers.tpl"),
     source!(Always, "templates/app/configmap.yaml"),
     source!(Always, "templates/app/deployment.yaml"),
+    source!(Always, "templates/app/grafana-dashboard.yaml"),
     source!(Always, "templates/app/ingress.yaml"),
     source!(Always, "templates/app/service.yaml"),
     source!(Always, "templates/app/serviceaccount.yaml"),
@@ -70,6 +79,7 @@ pub const SOURCES: &[(&str, Needs, &str)] = &[
     source!(Postgresql, "templates/postgresql/backup-pvc.yaml"),
     source!(Postgresql, "templates/postgresql/configmap.yaml"),
     source!(Postgresql, "templates/postgresql/exporter-configmap.yaml"),
+    source!(Postgresql, "templates/postgresql/grafana-dashboard.yaml"),
     source!(Postgresql, "templates/postgresql/metrics-service.yaml"),
     source!(Postgresql, "templates/postgresql/networkpolicy.yaml"),
     source!(Postgresql, "templates/postgresql/pdb.yaml"),
@@ -92,13 +102,75 @@ pub const SOURCES: &[(&str, Needs, &str)] = &[
     source!(Valkey, "templates/valkey/statefulset.yaml"),
 ];
 
-/// The data templates may use: structure only, never values (those stay Helm values).
+/// Documents copied into the chart as they are (no templating): the chart README links
+/// them, so an installed chart carries its own operating guide.
+pub const DOCS: &[(&str, Needs, &str)] = &[
+    (
+        "docs/backup-restore.md",
+        Needs::Postgresql,
+        include_str!("../docs/backup-restore.md"),
+    ),
+    (
+        "docs/runbooks.md",
+        Needs::Rules,
+        include_str!("../docs/runbooks.md"),
+    ),
+];
+
+/// The data templates may use: structure only, never values (those stay Helm values),
+/// plus the values reference table of the chart README.
 #[derive(Serialize)]
 struct TemplateContext<'a> {
     profile: &'a crate::profile::ProfileMeta,
     components: Components,
     generator: Generator,
     app_version: &'a str,
+    values_table: String,
+    /// Every container image of the chart's default values (Chart.yaml's artifacthub.io/images).
+    images: Vec<ChartImage>,
+}
+
+/// A container image the chart deploys by default: `name` from where it sits in the values.
+#[derive(Serialize)]
+struct ChartImage {
+    name: String,
+    image: String,
+}
+
+/// The images of the values: every mapping with `repository` and `tag`, named after its
+/// path without the final `image` (`postgresql.exporter.image` -> `postgresql-exporter`;
+/// the top-level `image` is the app's, `alert-history`).
+fn images(values: &Value) -> Vec<ChartImage> {
+    fn walk(value: &Value, path: &mut Vec<String>, out: &mut Vec<ChartImage>) {
+        let Value::Object(map) = value else { return };
+        if let (Some(Value::String(repository)), Some(Value::String(tag))) =
+            (map.get("repository"), map.get("tag"))
+        {
+            let name = path
+                .iter()
+                .filter(|k| *k != "image")
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("-");
+            out.push(ChartImage {
+                name: if name.is_empty() {
+                    "alert-history".into()
+                } else {
+                    name
+                },
+                image: format!("{repository}:{tag}"),
+            });
+            return;
+        }
+        for (key, child) in map {
+            path.push(key.clone());
+            walk(child, path, out);
+            path.pop();
+        }
+    }
+    let mut out = Vec::new();
+    walk(values, &mut Vec::new(), &mut out);
+    out
 }
 
 #[derive(Serialize)]
@@ -172,6 +244,8 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
             version: env!("CARGO_PKG_VERSION"),
         },
         app_version: profile.image.tag.as_str(),
+        values_table: values::table(&values, &chart_schema),
+        images: images(&values),
     })
     .map_err(|e| Bug(format!("template context: {e}")))?;
 
@@ -184,6 +258,14 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
             (*path).to_string(),
             with_header(path, &header_text, &normalize(&text)),
         );
+    }
+    for (path, needs, text) in DOCS {
+        if needs.met_by(components) {
+            files.insert(
+                (*path).to_string(),
+                with_header(path, &header_text, &normalize(text)),
+            );
+        }
     }
     files.insert(
         "values.yaml".into(),
@@ -228,6 +310,14 @@ fn with_header(path: &str, header: &str, text: &str) -> String {
     if path.starts_with("templates/") {
         // A Helm comment that trims its surroundings leaves no trace in rendered manifests.
         format!("{{{{- /* {header} */ -}}}}\n{text}")
+    } else if std::path::Path::new(path)
+        .extension()
+        .is_some_and(|ext| ext == "json")
+    {
+        // JSON has no comments; the Grafana dashboards stay loadable as they are.
+        text.to_string()
+    } else if path.ends_with(".md") {
+        format!("<!-- {header} -->\n{text}")
     } else {
         format!("# {header}\n{text}")
     }

@@ -55,6 +55,8 @@ pub fn dotted(path: &[String]) -> String {
 pub struct Merged {
     pub tree: Value,
     origins: BTreeMap<KeyPath, Origin>,
+    /// Text of each file source, by its label, for excerpts in error messages.
+    texts: BTreeMap<String, String>,
 }
 
 impl Merged {
@@ -64,6 +66,41 @@ impl Merged {
             .rev()
             .find_map(|n| self.origins.get(&path[..n]))
     }
+
+    /// The line of the file that set `path`, underlined under its value (or under its key
+    /// when `on_key`, or when the line holds no value), as rustc shows a span.
+    pub fn excerpt(&self, path: &[String], on_key: bool) -> Option<String> {
+        let origin = self.origin(path)?;
+        let number = origin.line?;
+        let line = self.texts.get(&origin.source)?.lines().nth(number - 1)?;
+        let key_start = line.len() - line.trim_start().len();
+        let key_len = mapping_key(line.trim_start()).map_or(0, |k| k.len());
+        let after_key = line[key_start..]
+            .find(':')
+            .map_or(line.len(), |i| key_start + i + 1);
+        let value = line[after_key..].split(" #").next().unwrap_or_default();
+        let value_start = after_key + (value.len() - value.trim_start().len());
+        let value_len = value.trim().len();
+        let (start, len) = if on_key || value_len == 0 {
+            (key_start, key_len)
+        } else {
+            (value_start, value_len)
+        };
+        Some(caret(number, line, start, len))
+    }
+}
+
+/// A source line with a gutter and `^^^` under `len` characters from byte `start`.
+pub fn caret(number: usize, line: &str, start: usize, len: usize) -> String {
+    let gutter = " ".repeat(number.to_string().len());
+    let pad: String = line[..start.min(line.len())]
+        .chars()
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    format!(
+        "{gutter} |\n{number} | {line}\n{gutter} | {pad}{}",
+        "^".repeat(len.max(1))
+    )
 }
 
 /// What `--profile` named: a built-in profile or a file.
@@ -113,6 +150,7 @@ pub fn load(profile: &ProfileSource, files: &[PathBuf], sets: &[String]) -> Resu
     let mut merged = Merged {
         tree: Value::Object(Map::new()),
         origins: BTreeMap::new(),
+        texts: BTreeMap::new(),
     };
     let label = profile.label();
     let text = match profile {
@@ -169,7 +207,22 @@ fn read_text(path: &Path) -> Result<String> {
 /// Parses one YAML document into JSON values; mapping keys must be strings.
 fn parse_yaml(text: &str, label: &str) -> Result<Value> {
     let yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| match e.location() {
-        Some(at) => anyhow!("{label}:{}:{}: invalid YAML: {e}", at.line(), at.column()),
+        Some(at) => {
+            // The parser reports a duplicate key at the start of its mapping; point at the
+            // second occurrence, the one to remove.
+            let (number, column) = duplicate_key_line(text, &e.to_string(), at.line())
+                .map_or((at.line(), at.column()), |(n, indent)| (n, indent + 1));
+            let line = text
+                .lines()
+                .nth(number.saturating_sub(1))
+                .unwrap_or_default();
+            let start = line
+                .char_indices()
+                .nth(column.saturating_sub(1))
+                .map_or(line.len(), |(i, _)| i);
+            let excerpt = caret(number, line, start, 1).replace('\n', "\n  ");
+            anyhow!("{label}:{number}:{column}: invalid YAML: {e}\n  {excerpt}")
+        }
         None => anyhow!("{label}: invalid YAML: {e}"),
     })?;
     let value: Value =
@@ -185,6 +238,9 @@ impl Merged {
     /// origin of every key it sets.
     fn apply(&mut self, doc: Value, source: &str, text: Option<&str>) {
         let lines = text.map(key_lines).unwrap_or_default();
+        if let Some(text) = text {
+            self.texts.insert(source.to_string(), text.to_string());
+        }
         let mut path = Vec::new();
         let mut tree = std::mem::take(&mut self.tree);
         self.merge_into(&mut tree, doc, &mut path, source, &lines);
@@ -241,6 +297,27 @@ impl Merged {
             },
         );
     }
+}
+
+/// Line and indentation of the second occurrence of a duplicated key whose mapping starts
+/// at line `from`, when `message` is yaml_serde's duplicate-key error.
+fn duplicate_key_line(text: &str, message: &str, from: usize) -> Option<(usize, usize)> {
+    let key = message
+        .split("duplicate entry with key \"")
+        .nth(1)?
+        .split('"')
+        .next()?;
+    let lines: Vec<&str> = text.lines().collect();
+    let first = lines.get(from.checked_sub(1)?)?;
+    let indent = first.len() - first.trim_start().len();
+    lines
+        .iter()
+        .enumerate()
+        .skip(from - 1)
+        .filter(|(_, l)| l.len() - l.trim_start().len() == indent)
+        .filter(|(_, l)| mapping_key(l.trim_start()).as_deref() == Some(key))
+        .nth(1)
+        .map(|(i, _)| (i + 1, indent))
 }
 
 /// Line numbers of the keys of block-style YAML, found by indentation. Flow collections and
@@ -428,10 +505,34 @@ mod tests {
     }
 
     #[test]
+    fn excerpts_underline_the_value_or_the_key() {
+        let mut m = Merged {
+            tree: json!({}),
+            origins: BTreeMap::new(),
+            texts: BTreeMap::new(),
+        };
+        m.apply(
+            json!({"a": {"mem": "2Gii"}}),
+            "v.yaml",
+            Some("a:\n  mem: 2Gii  # note\n"),
+        );
+        let path = ["a".to_string(), "mem".to_string()];
+        assert_eq!(
+            m.excerpt(&path, false).unwrap(),
+            "  |\n2 |   mem: 2Gii  # note\n  |        ^^^^"
+        );
+        assert_eq!(
+            m.excerpt(&path, true).unwrap(),
+            "  |\n2 |   mem: 2Gii  # note\n  |   ^^^"
+        );
+    }
+
+    #[test]
     fn later_sources_win_and_null_deletes() {
         let mut m = Merged {
             tree: json!({}),
             origins: BTreeMap::new(),
+            texts: BTreeMap::new(),
         };
         m.apply(
             json!({"a": {"b": 1, "c": 2}}),

@@ -17,6 +17,8 @@ pub struct Problem {
     pub origin: Option<Origin>,
     pub path: KeyPath,
     pub message: String,
+    /// The offending line of a file, underlined.
+    pub excerpt: Option<String>,
 }
 
 impl fmt::Display for Problem {
@@ -24,7 +26,11 @@ impl fmt::Display for Problem {
         if let Some(origin) = &self.origin {
             write!(f, "{origin}: ")?;
         }
-        write!(f, "{}: {}", dotted(&self.path), self.message)
+        write!(f, "{}: {}", dotted(&self.path), self.message)?;
+        if let Some(excerpt) = &self.excerpt {
+            write!(f, "\n    {}", excerpt.replace('\n', "\n    "))?;
+        }
+        Ok(())
     }
 }
 
@@ -64,6 +70,7 @@ pub fn profile(merged: &Merged) -> Result<Profile, Invalid> {
                 origin: None,
                 path: Vec::new(),
                 message: e.to_string(),
+                excerpt: None,
             }),
         }
         if problems.is_empty() {
@@ -72,6 +79,7 @@ pub fn profile(merged: &Merged) -> Result<Profile, Invalid> {
     }
     for p in &mut problems {
         p.origin = merged.origin(&p.path).cloned();
+        p.excerpt = merged.excerpt(&p.path, p.message.starts_with("unknown key"));
     }
     problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
     problems.dedup();
@@ -103,6 +111,7 @@ fn explain(schema: &Value, error: &jsonschema::ValidationError<'_>, out: &mut Ve
             origin: None,
             path,
             message,
+            excerpt: None,
         });
     };
     match error.kind() {
@@ -239,6 +248,7 @@ impl Found {
             origin: None,
             path: path(at),
             message,
+            excerpt: None,
         });
     }
 }

@@ -115,6 +115,72 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// The values reference of the chart README: one row per leaf of the schema (a key whose
+/// schema lists no `properties` of its own), with type, default and description.
+pub fn table(values: &Value, schema: &Value) -> String {
+    let mut out = String::from("| Key | Type | Default | Description |\n|---|---|---|---|\n");
+    let mut rows = Vec::new();
+    leaf_rows(values, schema, &mut Vec::new(), &mut rows);
+    for (key, kind, default, description) in rows {
+        let _ = writeln!(
+            out,
+            "| `{key}` | {kind} | `{}` | {} |",
+            cell(&default),
+            cell(&description)
+        );
+    }
+    out
+}
+
+fn leaf_rows(
+    value: &Value,
+    schema: &Value,
+    path: &mut Vec<String>,
+    rows: &mut Vec<(String, String, String, String)>,
+) {
+    if let Some(props) = schema["properties"].as_object() {
+        for (key, sub) in props {
+            path.push(key.clone());
+            leaf_rows(&value[key], sub, path, rows);
+            path.pop();
+        }
+        return;
+    }
+    let mut kind = match &schema["type"] {
+        Value::Array(types) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" or "),
+        Value::String(t) => t.clone(),
+        _ if schema["enum"].is_array() => "string".to_string(),
+        _ => "any".to_string(),
+    };
+    if let Some(options) = schema["enum"].as_array() {
+        let options: Vec<String> = options
+            .iter()
+            .map(|o| format!("`{}`", o.as_str().unwrap_or_default()))
+            .collect();
+        kind = format!("{kind} ({})", options.join(", "));
+    } else if let Some(title) = schema["title"].as_str() {
+        kind = format!("{kind} ({title})");
+    }
+    rows.push((
+        path.join("."),
+        kind,
+        value.to_string(),
+        schema["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    ));
+}
+
+/// Text safe inside a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +195,30 @@ mod tests {
         let yaml = to_yaml(&values, &json!({}));
         let back: Value = yaml_serde::from_str(&yaml).unwrap();
         assert_eq!(back, values, "{yaml}");
+    }
+
+    #[test]
+    fn table_has_one_row_per_leaf_with_type_default_and_description() {
+        let schema = json!({"properties": {
+            "port": {"type": "integer", "description": "Port | of the API."},
+            "image": {"type": "object", "properties": {"tag": {"type": "string", "title": "pinned image tag", "description": "Tag."}}},
+            "level": {"enum": ["info", "debug"], "description": "Verbosity."},
+        }});
+        let values = json!({"port": 8080, "image": {"tag": "1.0"}, "level": "info"});
+        let table = table(&values, &schema);
+        assert!(
+            table.contains("| `port` | integer | `8080` | Port \\| of the API. |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| `image.tag` | string (pinned image tag) | `\"1.0\"` | Tag. |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| `level` | string (`info`, `debug`) | `\"info\"` | Verbosity. |"),
+            "{table}"
+        );
+        assert_eq!(table.lines().count(), 5, "{table}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use postgres::{
     ChildGuard, Cluster, ContainerFs, as_user, env_get, env_set, free_port, http_get, kube_expand,
-    output_text, path_env, pg, postgres_exporter, problem_lines, rows_map, wait_for,
+    output_text, path_env, postgres_exporter, problem_lines, wait_for,
 };
 use serde_json::Value;
 
@@ -47,6 +47,75 @@ const BAD_LOG: &[&str] = &[
     "ERROR",
     "PANIC",
 ];
+
+/// The spec's values as SHOW prints them (chart defaults).
+const TUNED: &[(&str, &str)] = &[
+    ("max_connections", "250"),
+    ("superuser_reserved_connections", "10"),
+    ("shared_buffers", "256MB"),
+    ("effective_cache_size", "1GB"),
+    ("work_mem", "4MB"),
+    ("maintenance_work_mem", "64MB"),
+    ("wal_buffers", "16MB"),
+    ("min_wal_size", "1GB"),
+    ("max_wal_size", "4GB"),
+    ("checkpoint_completion_target", "0.9"),
+    ("random_page_cost", "1.1"),
+    ("effective_io_concurrency", "200"),
+    ("shared_preload_libraries", "pg_stat_statements"),
+    ("track_io_timing", "on"),
+    ("log_min_duration_statement", "1s"),
+    ("autovacuum", "on"),
+    ("autovacuum_max_workers", "3"),
+    ("autovacuum_naptime", "1min"),
+    ("wal_level", "replica"),
+    ("archive_mode", "on"),
+    ("archive_timeout", "5min"),
+    ("max_wal_senders", "5"),
+    ("wal_keep_size", "1GB"),
+    ("logging_collector", "off"),
+    ("log_destination", "stderr"),
+    ("password_encryption", "scram-sha-256"),
+    ("huge_pages", "off"),
+    ("dynamic_shared_memory_type", "posix"),
+];
+
+/// Differences between the running server and [`TUNED`] (plus the socket directory, the
+/// mapped `/var/run/postgresql`), and settings among them that do not come from the
+/// ConfigMap's postgresql.conf.
+fn tuned_settings_problems(c: &Cluster) -> Vec<String> {
+    let config_file = c.fs.map_path("/etc/postgresql/postgresql.conf");
+    let socket_dir = c.fs.map_path("/var/run/postgresql").display().to_string();
+    let mut tuned = TUNED.to_vec();
+    tuned.push(("unix_socket_directories", &socket_dir));
+    let names: Vec<String> = tuned.iter().map(|(n, _)| format!("'{n}'")).collect();
+    let settings = c.rows(
+        "postgres",
+        &format!(
+            "SELECT name, source, coalesce(sourcefile, '') FROM pg_settings WHERE name IN ({})",
+            names.join(", ")
+        ),
+    );
+    let origin: BTreeMap<&str, (&str, &str)> = settings
+        .iter()
+        .map(|r| (r[0].as_str(), (r[1].as_str(), r[2].as_str())))
+        .collect();
+    let mut wrong = Vec::new();
+    for (name, want) in &tuned {
+        let got = c.sql("postgres", &format!("SHOW {name}"));
+        if got != *want {
+            wrong.push(format!("{name} = {got:?}, want {want:?}"));
+        }
+        if origin.get(name) != Some(&("configuration file", config_file.to_str().unwrap())) {
+            wrong.push(format!(
+                "{name} does not come from {}: {:?}",
+                config_file.display(),
+                origin.get(name)
+            ));
+        }
+    }
+    wrong
+}
 
 /// The generated postgresql.conf and pg_hba.conf start a real PostgreSQL 16 with the
 /// StatefulSet's exact arguments (`-c config_file=… -c hba_file=…`, mapped to the projected
@@ -68,67 +137,7 @@ fn generated_config_starts_postgresql_16_with_every_tuned_setting_and_a_clean_lo
     assert_eq!(show("config_file"), config_file.display().to_string());
     assert_eq!(show("hba_file"), hba_file.display().to_string());
 
-    // The spec's values as SHOW prints them; each must come from the ConfigMap's file.
-    let tuned: &[(&str, &str)] = &[
-        ("max_connections", "250"),
-        ("superuser_reserved_connections", "10"),
-        ("shared_buffers", "256MB"),
-        ("effective_cache_size", "1GB"),
-        ("work_mem", "4MB"),
-        ("maintenance_work_mem", "64MB"),
-        ("wal_buffers", "16MB"),
-        ("min_wal_size", "1GB"),
-        ("max_wal_size", "4GB"),
-        ("checkpoint_completion_target", "0.9"),
-        ("random_page_cost", "1.1"),
-        ("effective_io_concurrency", "200"),
-        ("shared_preload_libraries", "pg_stat_statements"),
-        ("track_io_timing", "on"),
-        ("log_min_duration_statement", "1s"),
-        ("autovacuum", "on"),
-        ("autovacuum_max_workers", "3"),
-        ("autovacuum_naptime", "1min"),
-        ("wal_level", "replica"),
-        ("archive_mode", "on"),
-        ("archive_timeout", "5min"),
-        ("max_wal_senders", "5"),
-        ("wal_keep_size", "1GB"),
-        ("logging_collector", "off"),
-        ("log_destination", "stderr"),
-        ("password_encryption", "scram-sha-256"),
-        ("huge_pages", "off"),
-        ("dynamic_shared_memory_type", "posix"),
-        (
-            "unix_socket_directories",
-            &c.fs.map_path("/var/run/postgresql").display().to_string(),
-        ),
-    ];
-    let names: Vec<String> = tuned.iter().map(|(n, _)| format!("'{n}'")).collect();
-    let settings = c.rows(
-        "postgres",
-        &format!(
-            "SELECT name, source, coalesce(sourcefile, '') FROM pg_settings WHERE name IN ({})",
-            names.join(", ")
-        ),
-    );
-    let origin: BTreeMap<&str, (&str, &str)> = settings
-        .iter()
-        .map(|r| (r[0].as_str(), (r[1].as_str(), r[2].as_str())))
-        .collect();
-    let mut wrong = Vec::new();
-    for (name, want) in tuned {
-        let got = show(name);
-        if got != *want {
-            wrong.push(format!("{name} = {got:?}, want {want:?}"));
-        }
-        if origin.get(name) != Some(&("configuration file", config_file.to_str().unwrap())) {
-            wrong.push(format!(
-                "{name} does not come from {}: {:?}",
-                config_file.display(),
-                origin.get(name)
-            ));
-        }
-    }
+    let wrong = tuned_settings_problems(&c);
     assert!(
         wrong.is_empty(),
         "settings not as specified:\n{}",
@@ -183,8 +192,9 @@ fn generated_config_starts_postgresql_16_with_every_tuned_setting_and_a_clean_lo
     // not apply them either), so they are left out; any other error is a real one.
     let file_errors = c.sql(
         "postgres",
-        "SELECT sourcefile || ':' || sourceline || ' ' || name || ': ' || error FROM pg_file_settings \
-         WHERE error IS NOT NULL AND name NOT IN (SELECT name FROM pg_settings WHERE source = 'command line')",
+        "SELECT sourcefile || ':' || sourceline || ' ' || name || ': ' || error \
+         FROM pg_file_settings WHERE error IS NOT NULL \
+         AND name NOT IN (SELECT name FROM pg_settings WHERE source = 'command line')",
     );
     assert!(
         file_errors.is_empty(),
@@ -260,7 +270,8 @@ fn init_sql_is_idempotent_and_gives_the_app_user_its_own_database_only() {
     }
     let views = c.sql(
         APP_DB,
-        "SELECT string_agg(viewname, ',' ORDER BY viewname) FROM pg_views WHERE schemaname = 'monitoring'",
+        "SELECT string_agg(viewname, ',' ORDER BY viewname) FROM pg_views \
+         WHERE schemaname = 'monitoring'",
     );
     assert_eq!(views, "v_database_size,v_index_usage,v_table_sizes");
     let exporter_password = c.secret("exporter-password");
@@ -301,7 +312,8 @@ fn init_sql_is_idempotent_and_gives_the_app_user_its_own_database_only() {
         &app_password,
         APP_DB,
         "CREATE TABLE app_probe (id bigserial PRIMARY KEY, note text); \
-         INSERT INTO app_probe (note) VALUES ('x'); SELECT count(*) FROM app_probe; DROP TABLE app_probe",
+         INSERT INTO app_probe (note) VALUES ('x'); SELECT count(*) FROM app_probe; \
+         DROP TABLE app_probe",
     );
     assert!(
         ok,
@@ -507,9 +519,11 @@ fn every_custom_exporter_query_runs_fast_on_empty_and_300_table_databases() {
     c.sql(
         APP_DB,
         "DO $$ BEGIN FOR i IN 1..300 LOOP \
-           EXECUTE format('CREATE TABLE load_%s (id bigserial PRIMARY KEY, tenant int NOT NULL, note text)', i); \
+           EXECUTE format('CREATE TABLE load_%s \
+             (id bigserial PRIMARY KEY, tenant int NOT NULL, note text)', i); \
            EXECUTE format('CREATE INDEX ON load_%s (tenant)', i); \
-           EXECUTE format('INSERT INTO load_%s (tenant, note) SELECT g %% 10, md5(g::text) FROM generate_series(1, 200) g', i); \
+           EXECUTE format('INSERT INTO load_%s (tenant, note) \
+             SELECT g %% 10, md5(g::text) FROM generate_series(1, 200) g', i); \
            EXECUTE format('DELETE FROM load_%s WHERE id %% 7 = 0', i); \
          END LOOP; END $$",
     );
@@ -518,7 +532,8 @@ fn every_custom_exporter_query_runs_fast_on_empty_and_300_table_databases() {
     let loaded = time_queries(&c, &queries);
 
     let mut table = format!(
-        "custom query timings (ms; rows) on an empty database and on 300 tables (set up in {:.1} s):\n",
+        "custom query timings (ms; rows) on an empty database and on 300 tables \
+         (set up in {:.1} s):\n",
         setup.as_secs_f64()
     );
     let _ = writeln!(
@@ -529,8 +544,7 @@ fn every_custom_exporter_query_runs_fast_on_empty_and_300_table_databases() {
     for ((name, ms_empty, rows_empty), (_, ms_loaded, rows_loaded)) in empty.iter().zip(&loaded) {
         let _ = writeln!(
             table,
-            "{name:<28} {:>9.2} ms {rows_empty:>4} {:>9.2} ms {rows_loaded:>4}",
-            ms_empty, ms_loaded
+            "{name:<28} {ms_empty:>9.2} ms {rows_empty:>4} {ms_loaded:>9.2} ms {rows_loaded:>4}"
         );
     }
     println!("{table}");
@@ -612,7 +626,8 @@ fn exporter_run() -> &'static ExporterRun {
         let c = Cluster::initialized(&[]);
         c.sql(
             APP_DB,
-            "CREATE TABLE alerts (id bigserial PRIMARY KEY, fingerprint text NOT NULL, received_at timestamptz NOT NULL DEFAULT now()); \
+            "CREATE TABLE alerts (id bigserial PRIMARY KEY, fingerprint text NOT NULL, \
+               received_at timestamptz NOT NULL DEFAULT now()); \
              CREATE INDEX alerts_fingerprint_idx ON alerts (fingerprint); \
              INSERT INTO alerts (fingerprint) SELECT md5(g::text) FROM generate_series(1, 1000) g; \
              DELETE FROM alerts WHERE id % 3 = 0; ANALYZE alerts",
@@ -620,10 +635,14 @@ fn exporter_run() -> &'static ExporterRun {
         let queries = custom_queries(&c);
 
         // Environment, pointed at the server's port.
-        let pg_port = c.rendered.container("StatefulSet", "-postgresql", "postgresql")["ports"][0]["containerPort"]
+        let pg_port = c
+            .rendered
+            .container("StatefulSet", "-postgresql", "postgresql")["ports"][0]["containerPort"]
             .as_u64()
             .expect("PostgreSQL container port");
-        let mut env = c.rendered.container_env("StatefulSet", "-postgresql", "exporter");
+        let mut env = c
+            .rendered
+            .container_env("StatefulSet", "-postgresql", "exporter");
         let from = format!("127.0.0.1:{pg_port}");
         let mut adapted = Vec::new();
         for (name, value) in &mut env {
@@ -632,19 +651,36 @@ fn exporter_run() -> &'static ExporterRun {
                 adapted.push(name.clone());
             }
         }
-        assert_eq!(adapted.len(), 1, "exactly one variable names the server: {env:?}");
+        assert_eq!(
+            adapted.len(),
+            1,
+            "exactly one variable names the server: {env:?}"
+        );
 
         // Arguments.
-        let efs = ContainerFs::new(&c.sandbox, &c.rendered, "StatefulSet", "-postgresql", "exporter");
+        let efs = ContainerFs::new(
+            &c.sandbox,
+            &c.rendered,
+            "StatefulSet",
+            "-postgresql",
+            "exporter",
+        );
         let known = exporter_flags();
         let mut args = Vec::new();
         let mut dropped_args = Vec::new();
-        for a in c.rendered.container("StatefulSet", "-postgresql", "exporter")["args"]
+        for a in c
+            .rendered
+            .container("StatefulSet", "-postgresql", "exporter")["args"]
             .as_array()
             .expect("exporter args")
         {
             let a = efs.map_text(a.as_str().expect("string"));
-            let flag = a.trim_start_matches('-').split('=').next().unwrap_or("").to_string();
+            let flag = a
+                .trim_start_matches('-')
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .to_string();
             let flag = flag.strip_prefix("no-").unwrap_or(&flag).to_string();
             if known.contains(&flag) {
                 args.push(a);
@@ -670,7 +706,8 @@ fn exporter_run() -> &'static ExporterRun {
         );
         let metrics = wait_for("the exporter's /metrics", Duration::from_secs(60), || {
             let (status, body) = http_get(port, "/metrics").ok()?;
-            (status.contains(" 200") && body.lines().any(|l| l.starts_with("pg_up "))).then_some(body)
+            (status.contains(" 200") && body.lines().any(|l| l.starts_with("pg_up ")))
+                .then_some(body)
         });
         let exporter_log = fs::read_to_string(&log_path).unwrap_or_default();
         let file = target_dir().join("postgres-exporter-metrics.txt");
@@ -738,6 +775,38 @@ fn real_postgres_exporter_with_the_sidecar_env_exposes_every_custom_metric() {
     );
 }
 
+/// PromQL keywords followed by a list of label names.
+const LIST_KEYWORDS: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+];
+// Binary operators and modifiers, and the aggregation operators (also written
+// `max by (…) (…)`, where no parenthesis follows the name).
+const KEYWORDS: &[&str] = &[
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "atan2",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "group",
+    "stddev",
+    "stdvar",
+    "count",
+    "count_values",
+    "bottomk",
+    "topk",
+    "quantile",
+];
+
 /// Metric names a PromQL expression selects (not functions, keywords, label names).
 fn promql_metric_names(expr: &str) -> BTreeSet<String> {
     // Drop string literals, label matchers {...} and range/subquery selectors [...].
@@ -760,36 +829,6 @@ fn promql_metric_names(expr: &str) -> BTreeSet<String> {
             _ => {}
         }
     }
-    const LIST_KEYWORDS: &[&str] = &[
-        "by",
-        "without",
-        "on",
-        "ignoring",
-        "group_left",
-        "group_right",
-    ];
-    // Binary operators and modifiers, and the aggregation operators (also written
-    // `max by (…) (…)`, where no parenthesis follows the name).
-    const KEYWORDS: &[&str] = &[
-        "and",
-        "or",
-        "unless",
-        "bool",
-        "offset",
-        "atan2",
-        "sum",
-        "min",
-        "max",
-        "avg",
-        "group",
-        "stddev",
-        "stdvar",
-        "count",
-        "count_values",
-        "bottomk",
-        "topk",
-        "quantile",
-    ];
     let chars: Vec<char> = cleaned.chars().collect();
     let mut names = BTreeSet::new();
     let mut i = 0;

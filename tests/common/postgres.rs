@@ -474,8 +474,7 @@ pub fn kube_expand(input: &str, defined: &[(String, String)]) -> String {
 pub fn env_get<'a>(env: &'a [(String, String)], name: &str) -> &'a str {
     env.iter()
         .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("environment has no {name}"))
+        .map_or_else(|| panic!("environment has no {name}"), |(_, v)| v.as_str())
 }
 
 /// Sets (or replaces) a variable in an environment list.
@@ -523,13 +522,13 @@ impl Sandbox {
         }
         p
     }
+}
 
-    /// Writes a file readable by the test user (owned by it).
-    pub fn write(&self, path: &Path, content: &[u8], mode: u32) {
-        fs::write(path, content).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-        fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
-        chown(path);
-    }
+/// Writes a file owned by the test user, with `mode`.
+pub fn write_owned(path: &Path, content: &[u8], mode: u32) {
+    fs::write(path, content).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+    chown(path);
 }
 
 impl Default for Sandbox {
@@ -616,7 +615,7 @@ impl ContainerFs {
                         let text = data[&key].as_str().expect("ConfigMap value");
                         // Kubernetes projects the files as they are; the paths in them are
                         // mapped once the whole layout is known (below).
-                        sandbox.write(&dir.join(file), text.as_bytes(), 0o644);
+                        write_owned(&dir.join(file), text.as_bytes(), 0o644);
                     }
                     dir
                 }
@@ -652,7 +651,7 @@ impl ContainerFs {
                 let text = fs::read_to_string(&p).expect("text file");
                 let mapped = fs.map_text(&text);
                 if mapped != text {
-                    sandbox.write(&p, mapped.as_bytes(), 0o644);
+                    write_owned(&p, mapped.as_bytes(), 0o644);
                 }
             }
         }
@@ -758,7 +757,7 @@ impl Cluster {
         let env = rendered.container_env("StatefulSet", "-postgresql", "postgresql");
         let pgdata = fs.map_path(env_get(&env, "PGDATA"));
         let pwfile = sandbox.path().join("initdb-pwfile");
-        sandbox.write(
+        write_owned(
             &pwfile,
             format!("{}\n", env_get(&env, "POSTGRES_PASSWORD")).as_bytes(),
             0o600,

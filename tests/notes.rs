@@ -1,0 +1,406 @@
+//! NOTES.txt of the committed charts as an installer sees it. `helm template` never prints
+//! NOTES, so each case runs the real `helm install --dry-run=client` (no cluster: `lookup`
+//! finds nothing, as on a first install or under `helm template`) and reads what follows
+//! `NOTES:`. Checked: what was installed, how to reach it, where the credentials are (with a
+//! working `kubectl get secret` one-liner), `helm test`, backups and the first backup's
+//! time, the monitoring add-ons, the Pod Security label, and the loud warnings for each
+//! risky setting, present exactly when the setting is. Golden copies of the full text are
+//! kept as insta snapshots. Also: every object the NOTES name exists in the rendered
+//! chart, and every pod meets the "restricted" Pod Security Standard that the NOTES invite
+//! the installer to enforce.
+
+mod common;
+
+use std::process::Command;
+
+use common::{chart_dir, helm_template, run_ok, tool, yaml_docs};
+use serde_json::Value;
+
+/// The NOTES of `helm install ah <chart> -n alerts --dry-run=client <args>`.
+fn notes(profile: &str, args: &[&str]) -> String {
+    let out = run_ok(
+        Command::new(tool("helm"))
+            .args(["install", "ah"])
+            .arg(chart_dir(profile))
+            .args(["--namespace", "alerts", "--dry-run=client"])
+            .args(args),
+    );
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+    let (_, notes) = stdout
+        .split_once("\nNOTES:\n")
+        .unwrap_or_else(|| panic!("{profile}: no NOTES in the dry-run output:\n{stdout}"));
+    notes.to_string()
+}
+
+fn assert_has(text: &str, expected: &[&str], case: &str) {
+    for e in expected {
+        assert!(text.contains(e), "{case}: NOTES lack `{e}`:\n{text}");
+    }
+}
+
+fn assert_lacks(text: &str, unexpected: &[&str], case: &str) {
+    for u in unexpected {
+        assert!(
+            !text.contains(u),
+            "{case}: NOTES must not contain `{u}`:\n{text}"
+        );
+    }
+}
+
+const PASSWORD_WARNING: &str = "WARNING: GENERATED PASSWORDS";
+const NETPOL_WARNING: &str = "WARNING: NETWORK POLICIES ARE OFF";
+const BACKUP_WARNING: &str = "WARNING: BACKUPS ARE OFF";
+
+#[test]
+fn standard_notes_say_what_was_installed_and_how_to_use_it() {
+    let text = notes("standard", &[]);
+    assert_has(
+        &text,
+        &[
+            "(\"standard\" profile) is installed as release \"ah\" in namespace \"alerts\"",
+            // reach the service
+            "kubectl -n alerts port-forward svc/ah-alert-history 8080:8080",
+            "http://ah-alert-history.alerts.svc:8080/webhook",
+            // credentials: which Secret, which keys, a one-liner
+            "Secret \"ah-alert-history-postgresql\"",
+            "\"password\"",
+            "\"postgres-password\"",
+            "\"replication-password\"",
+            "\"exporter-password\"",
+            "kubectl -n alerts get secret ah-alert-history-postgresql -o jsonpath='{.data.password}' | base64 -d",
+            "kubectl -n alerts get secret ah-alert-history-valkey -o jsonpath='{.data.valkey-password}' | base64 -d",
+            // helm test
+            "helm test ah -n alerts",
+            // backups: where and when the first one runs
+            "PVC \"ah-alert-history-postgresql-backup\"",
+            "/backup/wal/",
+            "/backup/base/",
+            "schedule \"0 2 * * *\" (Etc/UTC)",
+            "The first base backup runs at the first scheduled time after this install",
+            "kubectl -n alerts create job --from=cronjob/ah-alert-history-postgresql-backup",
+            // monitoring add-ons and how to switch them on
+            "metrics.serviceMonitor.enabled=true",
+            "metrics.prometheusRule.enabled=true",
+            "metrics.grafanaDashboards.enabled=true",
+            // Pod Security
+            "kubectl label namespace alerts pod-security.kubernetes.io/enforce=restricted",
+            // generated passwords (no cluster: lookup finds no Secret)
+            PASSWORD_WARNING,
+            "postgresql.auth.existingSecret",
+            "valkey.auth.existingSecret",
+            "helm template | kubectl apply",
+        ],
+        "standard defaults",
+    );
+    assert_lacks(
+        &text,
+        &[NETPOL_WARNING, BACKUP_WARNING, "{{", "<no value>"],
+        "standard defaults",
+    );
+}
+
+#[test]
+fn lite_notes_have_no_database_cache_or_backup_text_and_no_warnings() {
+    let text = notes("lite", &[]);
+    assert_has(
+        &text,
+        &[
+            "(\"lite\" profile) is installed",
+            "SQLite",
+            "PVC\n   \"ah-alert-history-data\"",
+            "helm test ah -n alerts",
+            "pod-security.kubernetes.io/enforce=restricted",
+        ],
+        "lite",
+    );
+    assert_lacks(
+        &text,
+        &[
+            "PostgreSQL",
+            "Valkey",
+            "Backups",
+            "WARNING",
+            "prometheusRule",
+            "<no value>",
+        ],
+        "lite",
+    );
+}
+
+#[test]
+fn network_policy_off_gets_a_loud_warning() {
+    let text = notes("standard", &["--set", "networkPolicy.enabled=false"]);
+    assert_has(&text, &[NETPOL_WARNING, "#####"], "networkPolicy off");
+}
+
+#[test]
+fn backups_off_get_a_loud_warning_and_no_schedule() {
+    let text = notes("standard", &["--set", "postgresql.backup.enabled=false"]);
+    assert_has(&text, &[BACKUP_WARNING], "backups off");
+    assert_lacks(&text, &["schedule \"", "first base backup"], "backups off");
+}
+
+#[test]
+fn no_password_warning_when_the_secrets_are_supplied() {
+    let both = notes(
+        "standard",
+        &[
+            "--set",
+            "postgresql.auth.existingSecret=db-creds",
+            "--set",
+            "valkey.auth.existingSecret=cache-creds",
+        ],
+    );
+    assert_lacks(&both, &[PASSWORD_WARNING], "both existingSecrets");
+    assert_has(
+        &both,
+        &[
+            "Secret \"db-creds\" (yours: postgresql.auth.existingSecret)",
+            "get secret db-creds -o jsonpath='{.data.password}'",
+            "get secret cache-creds -o jsonpath='{.data.valkey-password}'",
+        ],
+        "both existingSecrets",
+    );
+
+    let one = notes(
+        "standard",
+        &["--set", "postgresql.auth.existingSecret=db-creds"],
+    );
+    assert_has(
+        &one,
+        &[
+            PASSWORD_WARNING,
+            "\"ah-alert-history-valkey\"",
+            "valkey.auth.existingSecret.",
+        ],
+        "PostgreSQL Secret supplied",
+    );
+    assert_lacks(
+        &one,
+        &["in Secret \"ah-alert-history-postgresql\""],
+        "PostgreSQL Secret supplied",
+    );
+}
+
+#[test]
+fn add_ons_and_ingress_are_described_when_enabled() {
+    let text = notes(
+        "standard",
+        &[
+            "--set",
+            "ingress.enabled=true",
+            "--set",
+            "ingress.tls.enabled=true",
+            "--set",
+            "ingress.host=alerts.example.com",
+            "--set",
+            "metrics.serviceMonitor.enabled=true",
+            "--set",
+            "metrics.serviceMonitor.labels.release=kube-prometheus-stack",
+            "--set",
+            "metrics.prometheusRule.enabled=true",
+            "--set",
+            "metrics.grafanaDashboards.enabled=true",
+        ],
+    );
+    assert_has(
+        &text,
+        &[
+            "https://alerts.example.com/",
+            "ServiceMonitors: created, labelled release=kube-prometheus-stack.",
+            "Alert rules: PrometheusRules created",
+            "ConfigMaps \"ah-alert-history-dashboard\" and \"ah-alert-history-postgresql-dashboard\"",
+            "labelled grafana_dashboard=1",
+            "searchNamespace=ALL",
+        ],
+        "add-ons on",
+    );
+    assert_lacks(&text, &["port-forward"], "add-ons on");
+}
+
+/// Names the NOTES give, and the kind of object each must be in the rendered chart.
+#[test]
+fn every_object_the_notes_name_exists() {
+    let args = [
+        "--set",
+        "metrics.grafanaDashboards.enabled=true",
+        "--set",
+        "metrics.serviceMonitor.enabled=true",
+    ];
+    let text = notes("standard", &args);
+    let docs = yaml_docs(&helm_template(&chart_dir("standard"), &args));
+    for (kind, name) in [
+        ("Service", "ah-alert-history"),
+        ("Service", "ah-alert-history-postgresql-metrics"),
+        ("Secret", "ah-alert-history-postgresql"),
+        ("Secret", "ah-alert-history-valkey"),
+        (
+            "PersistentVolumeClaim",
+            "ah-alert-history-postgresql-backup",
+        ),
+        ("CronJob", "ah-alert-history-postgresql-backup"),
+        ("ConfigMap", "ah-alert-history-dashboard"),
+        ("ConfigMap", "ah-alert-history-postgresql-dashboard"),
+    ] {
+        assert!(text.contains(name), "NOTES do not name {kind} {name}");
+        assert!(
+            docs.iter()
+                .any(|d| d["kind"] == kind && d["metadata"]["name"] == name),
+            "NOTES name {kind} {name}, which the chart does not render"
+        );
+    }
+    let schedule = docs
+        .iter()
+        .find(|d| d["kind"] == "CronJob")
+        .map(|d| d["spec"]["schedule"].as_str().unwrap().to_string())
+        .unwrap();
+    assert!(
+        text.contains(&format!("schedule \"{schedule}\"")),
+        "schedule differs"
+    );
+    let lite = yaml_docs(&helm_template(&chart_dir("lite"), &[]));
+    assert!(
+        lite.iter().any(|d| d["kind"] == "PersistentVolumeClaim"
+            && d["metadata"]["name"] == "ah-alert-history-data"),
+        "lite NOTES name PVC ah-alert-history-data"
+    );
+}
+
+/// Volume types the "restricted" Pod Security Standard allows.
+const ALLOWED_VOLUMES: &[&str] = &[
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
+
+/// Problems of one pod spec against the "restricted" Pod Security Standard (v1.27+).
+fn restricted_violations(spec: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let pod = &spec["securityContext"];
+    for field in ["hostNetwork", "hostPID", "hostIPC"] {
+        if spec[field] == true {
+            out.push(field.to_string());
+        }
+    }
+    for volume in spec["volumes"].as_array().into_iter().flatten() {
+        for key in volume.as_object().unwrap().keys().filter(|k| *k != "name") {
+            if !ALLOWED_VOLUMES.contains(&key.as_str()) {
+                out.push(format!("volume type {key}"));
+            }
+        }
+    }
+    if pod["runAsUser"] == 0 {
+        out.push("pod runAsUser 0".into());
+    }
+    let containers = spec["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(spec["containers"].as_array().expect("containers"));
+    for c in containers {
+        let name = c["name"].as_str().unwrap_or("?");
+        let sc = &c["securityContext"];
+        let inherited = |key: &str| {
+            if sc[key].is_null() {
+                pod[key].clone()
+            } else {
+                sc[key].clone()
+            }
+        };
+        if sc["allowPrivilegeEscalation"] != false {
+            out.push(format!("{name}: allowPrivilegeEscalation is not false"));
+        }
+        if sc["privileged"] == true {
+            out.push(format!("{name}: privileged"));
+        }
+        let drops = sc["capabilities"]["drop"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !drops.iter().any(|d| d == "ALL") {
+            out.push(format!("{name}: capabilities do not drop ALL"));
+        }
+        for add in sc["capabilities"]["add"].as_array().into_iter().flatten() {
+            if add != "NET_BIND_SERVICE" {
+                out.push(format!("{name}: adds capability {add}"));
+            }
+        }
+        if inherited("runAsNonRoot") != true {
+            out.push(format!("{name}: runAsNonRoot is not true"));
+        }
+        if inherited("runAsUser") == 0 {
+            out.push(format!("{name}: runAsUser 0"));
+        }
+        let seccomp = inherited("seccompProfile");
+        if !matches!(
+            seccomp["type"].as_str(),
+            Some("RuntimeDefault" | "Localhost")
+        ) {
+            out.push(format!("{name}: seccompProfile is {seccomp}"));
+        }
+        for port in c["ports"].as_array().into_iter().flatten() {
+            if port.get("hostPort").is_some() {
+                out.push(format!("{name}: hostPort"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_pod_meets_the_restricted_pod_security_standard_the_notes_recommend() {
+    for profile in ["standard", "lite"] {
+        let ci = chart_dir(profile).join(format!("ci/{profile}-values.yaml"));
+        let docs = yaml_docs(&helm_template(
+            &chart_dir(profile),
+            &["-f", ci.to_str().unwrap()],
+        ));
+        let mut pods = 0;
+        for doc in &docs {
+            let spec = match doc["kind"].as_str() {
+                Some("Pod") => &doc["spec"],
+                Some("Deployment" | "StatefulSet" | "Job" | "DaemonSet") => {
+                    &doc["spec"]["template"]["spec"]
+                }
+                Some("CronJob") => &doc["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+                _ => continue,
+            };
+            pods += 1;
+            let problems = restricted_violations(spec);
+            assert!(
+                problems.is_empty(),
+                "{profile}: {} {} breaks Pod Security \"restricted\": {problems:?}",
+                doc["kind"],
+                doc["metadata"]["name"]
+            );
+        }
+        let expected = if profile == "standard" { 6 } else { 2 };
+        assert!(
+            pods >= expected,
+            "{profile}: only {pods} pod templates checked"
+        );
+    }
+}
+
+#[test]
+fn golden_notes() {
+    insta::assert_snapshot!("standard_defaults", notes("standard", &[]));
+    insta::assert_snapshot!("lite_defaults", notes("lite", &[]));
+    insta::assert_snapshot!(
+        "standard_every_warning",
+        notes(
+            "standard",
+            &[
+                "--set",
+                "networkPolicy.enabled=false",
+                "--set",
+                "postgresql.backup.enabled=false",
+            ],
+        )
+    );
+}
