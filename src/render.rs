@@ -316,7 +316,10 @@ fn with_header(path: &str, header: &str, text: &str) -> String {
     {
         // JSON has no comments; the Grafana dashboards stay loadable as they are.
         text.to_string()
-    } else if path.ends_with(".md") {
+    } else if std::path::Path::new(path)
+        .extension()
+        .is_some_and(|e| e == "md")
+    {
         format!("<!-- {header} -->\n{text}")
     } else {
         format!("# {header}\n{text}")
