@@ -195,7 +195,7 @@ pub struct Service {
     /// Service port of the HTTP API (the container listens on 8080).
     #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
-    /// Service port of the Prometheus metrics endpoint (the container listens on 9090).
+    /// Service port for scraping Prometheus metrics (the app serves /metrics on its 8080 HTTP port).
     #[schemars(range(min = 1, max = 65535))]
     pub metrics_port: u16,
 }

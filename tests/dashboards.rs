@@ -2,30 +2,22 @@
 //! for the Grafana sidecar when `metrics.grafanaDashboards.enabled`): valid JSON that selects
 //! its Prometheus through a `datasource` variable and never a hard-coded one; every query
 //! parses (the real `promtool`) and is scoped to the release picked in the dashboard; every
-//! metric of the PostgreSQL dashboard is in the real postgres_exporter's /metrics output (or
-//! in a short, justified list of v0.15-only collector metrics); every metric of the
-//! application dashboard is one the application or the standard Kubernetes exporters
-//! document; and the ConfigMaps exist only when enabled, with the sidecar label.
+//! metric of the application dashboard is one the application or the standard Kubernetes
+//! exporters document; and the ConfigMaps exist only when enabled, with the sidecar label.
+//! The PostgreSQL dashboard's metrics are checked against the real exporter's output in
+//! tests/postgresql_dashboard.rs.
 
 mod common;
+#[path = "common/dashboards.rs"]
+mod dashboards;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
-use std::path::PathBuf;
 use std::process::Command;
 
 use common::{chart_dir, helm_template, run_ok, tool, yaml_docs};
+use dashboards::{APP_DASHBOARD, PG_DASHBOARD, dashboard, metric_names, queries, used_metrics};
 use serde_json::Value;
-
-const PG_DASHBOARD: &str = "dashboards/postgresql.json";
-const APP_DASHBOARD: &str = "dashboards/alert-history.json";
-
-/// A dashboard file of a profile's committed chart, parsed.
-fn dashboard(profile: &str, file: &str) -> Value {
-    let path = chart_dir(profile).join(file);
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
 
 /// Every dashboard of every chart: (profile, file, parsed JSON).
 fn all_dashboards() -> Vec<(&'static str, &'static str, Value)> {
@@ -42,43 +34,6 @@ fn all_dashboards() -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("lite", APP_DASHBOARD, dashboard("lite", APP_DASHBOARD)),
     ]
-}
-
-/// The panels that query (rows excluded), with their queries.
-fn queries(dashboard: &Value) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for panel in dashboard["panels"].as_array().expect("panels") {
-        if panel["type"] == "row" {
-            continue;
-        }
-        let title = panel["title"].as_str().unwrap_or("?").to_string();
-        for target in panel["targets"].as_array().into_iter().flatten() {
-            out.push((
-                title.clone(),
-                target["expr"].as_str().unwrap_or("").to_string(),
-            ));
-        }
-    }
-    out
-}
-
-/// The metric of each `label_values(metric{...}, label)` variable query.
-fn variable_metrics(dashboard: &Value) -> Vec<String> {
-    dashboard["templating"]["list"]
-        .as_array()
-        .expect("templating.list")
-        .iter()
-        .filter(|v| v["type"] == "query")
-        .map(|v| {
-            let q = v["query"]
-                .as_str()
-                .expect("a query variable's query is a string");
-            let inner = q
-                .strip_prefix("label_values(")
-                .unwrap_or_else(|| panic!("unexpected variable query {q}"));
-            inner.split(['{', ',']).next().unwrap().trim().to_string()
-        })
-        .collect()
 }
 
 /// Every `datasource` reference in a JSON tree, with its JSON path.
@@ -282,99 +237,6 @@ fn every_selector_is_scoped_to_the_release_picked_in_the_dashboard() {
     }
 }
 
-/// PromQL keywords followed by a label list.
-const LABEL_LISTS: &[&str] = &[
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-];
-/// Operators and aggregations that may be written without a parenthesis right after them
-/// (`max by (x) (...)`).
-const KEYWORDS: &[&str] = &[
-    "and", "or", "unless", "bool", "offset", "sum", "min", "max", "avg", "count", "topk",
-    "bottomk", "quantile", "group", "stddev", "stdvar",
-];
-
-/// Metric names a PromQL expression selects (not functions, keywords or label names).
-fn metric_names(expr: &str) -> BTreeSet<String> {
-    // Drop strings, label matchers {...} and range selectors [...].
-    let mut cleaned = String::new();
-    let (mut depth, mut quote) = (0u32, None::<char>);
-    for ch in expr.chars() {
-        if let Some(q) = quote {
-            if ch == q {
-                quote = None;
-            }
-            continue;
-        }
-        match ch {
-            '"' | '\'' | '`' => quote = Some(ch),
-            '{' | '[' => depth += 1,
-            '}' | ']' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => cleaned.push(ch),
-            _ => {}
-        }
-    }
-    let chars: Vec<char> = cleaned.chars().collect();
-    let mut names = BTreeSet::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_ascii_digit() || c == '.' {
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
-                i += 1;
-            }
-            continue;
-        }
-        if !(c.is_ascii_alphabetic() || c == '_' || c == ':') {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len() && (chars[i].is_ascii_alphanumeric() || "_:".contains(chars[i])) {
-            i += 1;
-        }
-        let ident: String = chars[start..i].iter().collect();
-        let mut j = i;
-        while j < chars.len() && chars[j].is_whitespace() {
-            j += 1;
-        }
-        let next = chars.get(j).copied();
-        if LABEL_LISTS.contains(&ident.as_str()) {
-            if next == Some('(') {
-                while j < chars.len() && chars[j] != ')' {
-                    j += 1;
-                }
-                i = j + 1;
-            }
-            continue;
-        }
-        if KEYWORDS.contains(&ident.as_str()) || next == Some('(') {
-            continue;
-        }
-        names.insert(ident);
-    }
-    names
-}
-
-/// Metric names used by a dashboard (panel queries and variable queries), each with the
-/// panels that use it.
-fn used_metrics(d: &Value) -> BTreeMap<String, Vec<String>> {
-    let mut used: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (title, expr) in queries(d) {
-        for name in metric_names(&expr) {
-            used.entry(name).or_default().push(title.clone());
-        }
-    }
-    for name in variable_metrics(d) {
-        used.entry(name).or_default().push("(variable)".into());
-    }
-    used
-}
-
 #[test]
 fn metric_names_are_found_in_promql() {
     let names = metric_names(
@@ -385,100 +247,6 @@ fn metric_names_are_found_in_promql() {
         names.into_iter().collect::<Vec<_>>(),
         ["a_bucket", "b", "c"]
     );
-}
-
-/// `target/` of this build (the test binary is target/<profile>/deps/<name>).
-fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    std::env::current_exe()
-        .expect("test binary path")
-        .ancestors()
-        .nth(3)
-        .expect("target directory")
-        .to_path_buf()
-}
-
-/// Names of the samples of a Prometheus text exposition.
-fn sample_names(metrics: &str) -> BTreeSet<String> {
-    metrics
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split(['{', ' ']).next().unwrap_or("").to_string())
-        .collect()
-}
-
-/// Metrics of the PostgreSQL dashboard that Debian's postgres_exporter v0.11.1 (the one
-/// the real-server test runs) cannot show, each with where the chart's v0.15 exporter takes
-/// it from. The same sources as the alert rules' list in tests/postgresql.rs
-/// (`NOT_FROM_V011`); the test fails when an entry is unused or v0.11 exposes it after all.
-const NOT_FROM_V011: &[(&str, &str)] = &[
-    // v0.15 collector `replication` (collector/pg_replication.go, enabled by default); v0.11
-    // had no replication collector.
-    (
-        "pg_replication_lag_seconds",
-        "v0.15 collector replication (default on)",
-    ),
-    (
-        "pg_replication_is_replica",
-        "v0.15 collector replication (default on)",
-    ),
-    // v0.15 collector `wal` (collector/pg_wal.go, enabled by default).
-    ("pg_wal_size_bytes", "v0.15 collector wal (default on)"),
-    // v0.15 collector `database_wraparound`, off by default, switched on by the sidecar's
-    // --collector.database_wraparound (templates/postgresql/_postgresql-exporter.tpl).
-    (
-        "pg_database_wraparound_age_datfrozenxid_seconds",
-        "v0.15 collector database_wraparound (--collector.database_wraparound)",
-    ),
-];
-
-/// Which test writes the real exporter's /metrics output that this test reads.
-const EXPORTER_OUTPUT_PRODUCER: &str = "tests/postgresql.rs \
-    (`cargo test --test postgresql real_postgres_exporter`: it runs Debian's \
-    prometheus-postgres-exporter with the sidecar's arguments against a PostgreSQL 16 set \
-    up by the chart's init.sql and saves /metrics)";
-
-#[test]
-fn postgresql_dashboard_metrics_are_exposed_by_the_real_exporter() {
-    let file = target_dir().join("postgres-exporter-metrics.txt");
-    let metrics = fs::read_to_string(&file).unwrap_or_else(|e| {
-        panic!(
-            "{} is missing ({e}): it is written by {EXPORTER_OUTPUT_PRODUCER}; run that test first \
-             (`cargo test` runs both)",
-            file.display()
-        )
-    });
-    let exposed = sample_names(&metrics);
-    assert!(
-        exposed.contains("pg_up") && exposed.len() > 100,
-        "{} does not look like postgres_exporter output",
-        file.display()
-    );
-    let used = used_metrics(&dashboard("standard", PG_DASHBOARD));
-    assert!(used.len() > 25, "too few metrics found: {used:?}");
-    let allowed: BTreeMap<&str, &str> = NOT_FROM_V011.iter().copied().collect();
-    let missing: Vec<String> = used
-        .iter()
-        .filter(|(name, _)| !exposed.contains(*name) && !allowed.contains_key(name.as_str()))
-        .map(|(name, panels)| format!("{name} (panels: {})", panels.join("; ")))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "PostgreSQL dashboard metrics neither in the real exporter's /metrics nor explained:\n{}",
-        missing.join("\n")
-    );
-    for (name, source) in NOT_FROM_V011 {
-        assert!(
-            used.contains_key(*name),
-            "{name} ({source}) is unused: drop it"
-        );
-        assert!(
-            !exposed.contains(*name),
-            "{name} is exposed by v0.11 after all: drop it from the list"
-        );
-    }
 }
 
 /// The metric families the application exposes on /metrics. Source: ipiton/alert-history-service,

@@ -536,11 +536,7 @@ fn every_custom_exporter_query_runs_fast_on_empty_and_300_table_databases() {
          (set up in {:.1} s):\n",
         setup.as_secs_f64()
     );
-    let _ = writeln!(
-        table,
-        "{:<28} {:>16} {:>16}",
-        "query", "empty", "300 tables"
-    );
+    let _ = writeln!(table, "{:<28}{:>18}{:>18}", "query", "empty", "300 tables");
     for ((name, ms_empty, rows_empty), (_, ms_loaded, rows_loaded)) in empty.iter().zip(&loaded) {
         let _ = writeln!(
             table,

@@ -887,6 +887,36 @@ impl Cluster {
     /// connecting, so the log stays free of start-up connection errors).
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "already started");
+        // The free port may be taken by another test between the probe and the bind:
+        // then the server exits at once, and it is started again on another port.
+        for _attempt in 0..3 {
+            let log_before = self.log_text().len();
+            match self.try_start() {
+                Ok(()) => return,
+                Err(status) => {
+                    let log = self.log_text();
+                    if log[log_before..].contains("could not create any TCP/IP sockets") {
+                        // Drop the failed attempt's lines: the log is the server's.
+                        fs::OpenOptions::new()
+                            .write(true)
+                            .open(&self.log)
+                            .and_then(|f| f.set_len(log_before as u64))
+                            .expect("truncate the log");
+                        self.port = free_port();
+                        continue;
+                    }
+                    panic!("postgres exited ({status}):\n{log}");
+                }
+            }
+        }
+        panic!(
+            "postgres could not bind a free port three times:\n{}",
+            self.log_text()
+        );
+    }
+
+    /// Starts the server once; `Err` with its exit status when it exits before it is ready.
+    fn try_start(&mut self) -> Result<(), std::process::ExitStatus> {
         let (program, args) = self.server_command();
         let log = fs::OpenOptions::new()
             .create(true)
@@ -912,13 +942,14 @@ impl Cluster {
                     .as_mut()
                     .and_then(|c| c.try_wait().ok().flatten())
                 {
-                    panic!("postgres exited ({status}):\n{}", self.log_text());
+                    self.child = None;
+                    return Some(Err(status));
                 }
                 let pid = fs::read_to_string(&pidfile).ok()?;
                 let status = pid.lines().nth(7)?.trim();
-                READY.contains(&status).then_some(())
+                READY.contains(&status).then_some(Ok(()))
             },
-        );
+        )
     }
 
     /// Stops the server with `pg_ctl stop -m <mode>` and waits for it to exit.

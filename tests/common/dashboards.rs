@@ -1,0 +1,153 @@
+//! Shared helpers of the dashboard tests: reading the committed charts' Grafana dashboards
+//! and the metric names their PromQL queries select.
+//!
+//! Include it next to `mod common;` with
+//! `#[path = "common/dashboards.rs"] mod dashboards;` (it uses `crate::common`).
+#![allow(dead_code)] // each test binary uses its own subset of these helpers
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+
+use serde_json::Value;
+
+use crate::common::chart_dir;
+
+pub const PG_DASHBOARD: &str = "dashboards/postgresql.json";
+pub const APP_DASHBOARD: &str = "dashboards/alert-history.json";
+
+/// A dashboard file of a profile's committed chart, parsed.
+pub fn dashboard(profile: &str, file: &str) -> Value {
+    let path = chart_dir(profile).join(file);
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// The panels that query (rows excluded), with their queries.
+pub fn queries(dashboard: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        if panel["type"] == "row" {
+            continue;
+        }
+        let title = panel["title"].as_str().unwrap_or("?").to_string();
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            out.push((
+                title.clone(),
+                target["expr"].as_str().unwrap_or("").to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// The metric of each `label_values(metric{...}, label)` variable query.
+pub fn variable_metrics(dashboard: &Value) -> Vec<String> {
+    dashboard["templating"]["list"]
+        .as_array()
+        .expect("templating.list")
+        .iter()
+        .filter(|v| v["type"] == "query")
+        .map(|v| {
+            let q = v["query"]
+                .as_str()
+                .expect("a query variable's query is a string");
+            let inner = q
+                .strip_prefix("label_values(")
+                .unwrap_or_else(|| panic!("unexpected variable query {q}"));
+            inner.split(['{', ',']).next().unwrap().trim().to_string()
+        })
+        .collect()
+}
+
+/// PromQL keywords followed by a label list.
+const LABEL_LISTS: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+];
+/// Operators and aggregations that may be written without a parenthesis right after them
+/// (`max by (x) (...)`).
+const KEYWORDS: &[&str] = &[
+    "and", "or", "unless", "bool", "offset", "sum", "min", "max", "avg", "count", "topk",
+    "bottomk", "quantile", "group", "stddev", "stdvar",
+];
+
+/// Metric names a PromQL expression selects (not functions, keywords or label names).
+pub fn metric_names(expr: &str) -> BTreeSet<String> {
+    // Drop strings, label matchers {...} and range selectors [...].
+    let mut cleaned = String::new();
+    let (mut depth, mut quote) = (0u32, None::<char>);
+    for ch in expr.chars() {
+        if let Some(q) = quote {
+            if ch == q {
+                quote = None;
+            }
+            continue;
+        }
+        match ch {
+            '"' | '\'' | '`' => quote = Some(ch),
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => cleaned.push(ch),
+            _ => {}
+        }
+    }
+    let chars: Vec<char> = cleaned.chars().collect();
+    let mut names = BTreeSet::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_digit() || c == '.' {
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
+                i += 1;
+            }
+            continue;
+        }
+        if !(c.is_ascii_alphabetic() || c == '_' || c == ':') {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_alphanumeric() || "_:".contains(chars[i])) {
+            i += 1;
+        }
+        let ident: String = chars[start..i].iter().collect();
+        let mut j = i;
+        while j < chars.len() && chars[j].is_whitespace() {
+            j += 1;
+        }
+        let next = chars.get(j).copied();
+        if LABEL_LISTS.contains(&ident.as_str()) {
+            if next == Some('(') {
+                while j < chars.len() && chars[j] != ')' {
+                    j += 1;
+                }
+                i = j + 1;
+            }
+            continue;
+        }
+        if KEYWORDS.contains(&ident.as_str()) || next == Some('(') {
+            continue;
+        }
+        names.insert(ident);
+    }
+    names
+}
+
+/// Metric names used by a dashboard (panel queries and variable queries), each with the
+/// panels that use it.
+pub fn used_metrics(d: &Value) -> BTreeMap<String, Vec<String>> {
+    let mut used: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (title, expr) in queries(d) {
+        for name in metric_names(&expr) {
+            used.entry(name).or_default().push(title.clone());
+        }
+    }
+    for name in variable_metrics(d) {
+        used.entry(name).or_default().push("(variable)".into());
+    }
+    used
+}
