@@ -90,16 +90,35 @@ impl Merged {
     }
 }
 
-/// A source line with a gutter and `^^^` under `len` characters from byte `start`.
+/// A source line with a gutter and `^^^` under `len` characters from byte `start`; a long
+/// line is cut to a window around the marked text.
 pub fn caret(number: usize, line: &str, start: usize, len: usize) -> String {
+    const WINDOW: usize = 100;
+    let start = start.min(line.len());
+    let from = line
+        .char_indices()
+        .map(|(i, _)| i)
+        .take_while(|i| *i + WINDOW / 2 <= start)
+        .last()
+        .unwrap_or(0);
+    let shown: String = line[from..].chars().take(WINDOW).collect();
+    let (lead, trail) = (
+        if from > 0 { "..." } else { "" },
+        if shown.len() < line.len() - from {
+            "..."
+        } else {
+            ""
+        },
+    );
     let gutter = " ".repeat(number.to_string().len());
-    let pad: String = line[..start.min(line.len())]
+    let pad: String = format!("{lead}{}", &line[from..start])
         .chars()
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
+    let len = len.clamp(1, WINDOW);
     format!(
-        "{gutter} |\n{number} | {line}\n{gutter} | {pad}{}",
-        "^".repeat(len.max(1))
+        "{gutter} |\n{number} | {lead}{shown}{trail}\n{gutter} | {pad}{}",
+        "^".repeat(len)
     )
 }
 
@@ -221,14 +240,21 @@ fn parse_yaml(text: &str, label: &str) -> Result<Value> {
                 .nth(column.saturating_sub(1))
                 .map_or(line.len(), |(i, _)| i);
             let excerpt = caret(number, line, start, 1).replace('\n', "\n  ");
-            anyhow!("{label}:{number}:{column}: invalid YAML: {e}\n  {excerpt}")
+            let hint = if line.starts_with(|c: char| c.is_whitespace())
+                && line.trim_start_matches(' ').starts_with('\t')
+            {
+                "\n  hint: YAML does not allow tabs for indentation; indent with spaces"
+            } else {
+                ""
+            };
+            anyhow!("{label}:{number}:{column}: invalid YAML: {e}\n  {excerpt}{hint}")
         }
         None => anyhow!("{label}: invalid YAML: {e}"),
     })?;
     let value: Value =
         serde_json::to_value(yaml).map_err(|e| anyhow!("{label}: unsupported YAML: {e}"))?;
     if !(value.is_object() || value.is_null()) {
-        bail!("{label}: expected a mapping of keys at the top level");
+        bail!("{label}: not a profile or values file: expected a mapping of keys at the top level");
     }
     Ok(value)
 }
