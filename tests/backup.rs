@@ -22,16 +22,14 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use postgres::{
-    Cluster, ContainerFs, Rendered, as_user, env_get, env_set, epoch_now, output_text, path_env,
-    wait_for,
+    APP_DB, Cluster, ContainerFs, Rendered, as_user, env_get, env_set, epoch_now, output_text,
+    path_env, wait_for,
 };
 use serde_json::Value;
 
 /// Lets the backup job's role `replicator` in from 127.0.0.1: an allowed value of
 /// `postgresql.hba.appCidrs`, standing in for the pod network the backup pod connects from.
 const FROM_LOOPBACK: &[&str] = &["--set", "postgresql.hba.appCidrs={127.0.0.0/8}"];
-
-const APP_DB: &str = "alert_history";
 
 /// The backup CronJob's container, laid out next to the cluster's volumes.
 struct BackupJob {

@@ -15,28 +15,24 @@
 //! collectors that only v0.15 has are named where they matter.
 
 mod common;
+#[path = "common/dashboards.rs"]
+mod dashboards;
 #[path = "common/postgres.rs"]
 mod postgres;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::fs;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use postgres::{
-    ChildGuard, Cluster, ContainerFs, as_user, env_get, env_set, free_port, http_get, kube_expand,
-    output_text, path_env, postgres_exporter, problem_lines, wait_for,
+    APP_DB, Cluster, as_user, custom_queries, env_get, env_set, exporter_run, kube_expand,
+    output_text, path_env, problem_lines, sample_names,
 };
-use serde_json::Value;
 
 /// Lets the app user in from 127.0.0.1 (the tests' client address): an allowed value of
 /// `postgresql.hba.appCidrs`, standing in for the pod network the app connects from.
 const APP_FROM_LOOPBACK: &[&str] = &["--set", "postgresql.hba.appCidrs={127.0.0.0/8}"];
 
-const APP_DB: &str = "alert_history";
 const APP_USER: &str = "alert_history";
 
 /// Log lines that must never appear when the configuration is right.
@@ -437,34 +433,6 @@ fn env_var_references_expand_like_the_kubelet() {
     );
 }
 
-/// The custom queries of the exporter ConfigMap's queries.yaml: `(name, query, metric
-/// columns)`, in file order. Metric columns are those with usage GAUGE or COUNTER.
-fn custom_queries(c: &Cluster) -> Vec<(String, String, Vec<String>)> {
-    let text = c
-        .rendered
-        .configmap_file("-postgresql-exporter", "queries.yaml");
-    let doc: Value = yaml_serde::from_str(&text).expect("queries.yaml is YAML");
-    doc.as_object()
-        .expect("queries.yaml is a mapping")
-        .iter()
-        .map(|(name, q)| {
-            let metrics = q["metrics"]
-                .as_array()
-                .expect("metrics")
-                .iter()
-                .flat_map(|m| m.as_object().expect("metric").iter())
-                .filter(|(_, spec)| matches!(spec["usage"].as_str(), Some("GAUGE" | "COUNTER")))
-                .map(|(col, _)| col.clone())
-                .collect();
-            (
-                name.clone(),
-                q["query"].as_str().expect("query").to_string(),
-                metrics,
-            )
-        })
-        .collect()
-}
-
 /// Runs every custom query as the exporter's role in the app database (the exporter's
 /// connection) with psql's `\timing`; returns `(name, milliseconds, rows)`.
 fn time_queries(
@@ -559,171 +527,6 @@ fn every_custom_exporter_query_runs_fast_on_empty_and_300_table_databases() {
             assert!(*rows >= 600, "{name} returned {rows} rows for 600 indexes");
         }
     }
-}
-
-/// What the real exporter exposed, shared by the tests that need it (run once).
-struct ExporterRun {
-    metrics: String,
-    log: String,
-    dropped_args: Vec<String>,
-    queries: Vec<(String, String, Vec<String>)>,
-}
-
-/// `target/` of this build (the test binary is target/<profile>/deps/<name>).
-fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.ancestors()
-        .nth(3)
-        .expect("target directory")
-        .to_path_buf()
-}
-
-/// Flags this exporter binary knows (from `--help-long`).
-fn exporter_flags() -> BTreeSet<String> {
-    let out = Command::new(postgres_exporter())
-        .arg("--help-long")
-        .output()
-        .expect("run postgres_exporter --help-long");
-    let help = output_text(&out);
-    help.split_whitespace()
-        .filter_map(|w| w.strip_prefix("--"))
-        .map(|w| {
-            w.split(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)))
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
-        .filter(|w| !w.is_empty())
-        .collect()
-}
-
-/// Flags of the exporter container that Debian's v0.11.1 does not know, and why they may
-/// be dropped for the test: both are v0.15 collectors, checked against the rule metrics by
-/// `prometheus_rule_metrics_are_exposed_by_the_exporter`.
-const V015_ONLY_FLAGS: &[&str] = &[
-    // collector database_wraparound (v0.15): pg_database_wraparound_age_* for
-    // PostgreSQLTxidExhaustionRisk.
-    "--collector.database_wraparound",
-];
-
-/// Runs the real postgres_exporter once against a server with init.sql applied and a
-/// table with rows and an index: the environment is the rendered `exporter` container's as
-/// the kubelet builds it (DATA_SOURCE_PASS from the Secret), the arguments are the
-/// container's with the queries file mapped and the flags v0.11 lacks dropped
-/// ([`V015_ONLY_FLAGS`]), plus `--web.listen-address=127.0.0.1:<free>`. Adapted: the port
-/// 5432 in the data source to the server's port. Saves /metrics to
-/// target/postgres-exporter-metrics.txt.
-fn exporter_run() -> &'static ExporterRun {
-    static RUN: OnceLock<ExporterRun> = OnceLock::new();
-    RUN.get_or_init(|| {
-        let c = Cluster::initialized(&[]);
-        c.sql(
-            APP_DB,
-            "CREATE TABLE alerts (id bigserial PRIMARY KEY, fingerprint text NOT NULL, \
-               received_at timestamptz NOT NULL DEFAULT now()); \
-             CREATE INDEX alerts_fingerprint_idx ON alerts (fingerprint); \
-             INSERT INTO alerts (fingerprint) SELECT md5(g::text) FROM generate_series(1, 1000) g; \
-             DELETE FROM alerts WHERE id % 3 = 0; ANALYZE alerts",
-        );
-        let queries = custom_queries(&c);
-
-        // Environment, pointed at the server's port.
-        let pg_port = c
-            .rendered
-            .container("StatefulSet", "-postgresql", "postgresql")["ports"][0]["containerPort"]
-            .as_u64()
-            .expect("PostgreSQL container port");
-        let mut env = c
-            .rendered
-            .container_env("StatefulSet", "-postgresql", "exporter");
-        let from = format!("127.0.0.1:{pg_port}");
-        let mut adapted = Vec::new();
-        for (name, value) in &mut env {
-            if value.contains(&from) {
-                *value = value.replace(&from, &format!("127.0.0.1:{}", c.port));
-                adapted.push(name.clone());
-            }
-        }
-        assert_eq!(
-            adapted.len(),
-            1,
-            "exactly one variable names the server: {env:?}"
-        );
-
-        // Arguments.
-        let efs = ContainerFs::new(
-            &c.sandbox,
-            &c.rendered,
-            "StatefulSet",
-            "-postgresql",
-            "exporter",
-        );
-        let known = exporter_flags();
-        let mut args = Vec::new();
-        let mut dropped_args = Vec::new();
-        for a in c
-            .rendered
-            .container("StatefulSet", "-postgresql", "exporter")["args"]
-            .as_array()
-            .expect("exporter args")
-        {
-            let a = efs.map_text(a.as_str().expect("string"));
-            let flag = a
-                .trim_start_matches('-')
-                .split('=')
-                .next()
-                .unwrap_or("")
-                .to_string();
-            let flag = flag.strip_prefix("no-").unwrap_or(&flag).to_string();
-            if known.contains(&flag) {
-                args.push(a);
-            } else {
-                dropped_args.push(a);
-            }
-        }
-        assert_eq!(dropped_args, V015_ONLY_FLAGS, "flags v0.11 does not know");
-        let port = free_port();
-        args.push(format!("--web.listen-address=127.0.0.1:{port}"));
-
-        let log_path = c.sandbox.path().join("exporter.log");
-        let log = fs::File::create(&log_path).expect("exporter log");
-        let _exporter = ChildGuard(
-            as_user(postgres_exporter())
-                .args(&args)
-                .envs(env.iter().cloned())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("log"))
-                .stderr(log)
-                .spawn()
-                .expect("start postgres_exporter"),
-        );
-        let metrics = wait_for("the exporter's /metrics", Duration::from_secs(60), || {
-            let (status, body) = http_get(port, "/metrics").ok()?;
-            (status.contains(" 200") && body.lines().any(|l| l.starts_with("pg_up ")))
-                .then_some(body)
-        });
-        let exporter_log = fs::read_to_string(&log_path).unwrap_or_default();
-        let file = target_dir().join("postgres-exporter-metrics.txt");
-        fs::write(&file, &metrics).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
-        ExporterRun {
-            metrics,
-            log: exporter_log,
-            dropped_args,
-            queries,
-        }
-    })
-}
-
-/// Names of the samples of a Prometheus text exposition.
-fn sample_names(metrics: &str) -> BTreeSet<String> {
-    metrics
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split(['{', ' ']).next().unwrap_or("").to_string())
-        .collect()
 }
 
 /// The real postgres_exporter, run with the sidecar's environment and arguments (see
@@ -966,5 +769,27 @@ fn prometheus_rule_metrics_are_exposed_by_the_exporter() {
             .iter()
             .any(|a| a == "--collector.database_wraparound"),
         "the wraparound alert needs --collector.database_wraparound: {args}"
+    );
+}
+
+/// Every metric the PostgreSQL Grafana dashboard's panels and variables select is in the
+/// real exporter's /metrics output, or in [`NOT_FROM_V011`] (the same v0.15 collectors the
+/// alert rules rely on).
+#[test]
+fn postgresql_dashboard_metrics_are_exposed_by_the_exporter() {
+    let used =
+        dashboards::used_metrics(&dashboards::dashboard("standard", dashboards::PG_DASHBOARD));
+    assert!(used.len() > 25, "too few metrics found: {used:?}");
+    let exposed = sample_names(&exporter_run().metrics);
+    let allowed: BTreeMap<&str, &str> = NOT_FROM_V011.iter().copied().collect();
+    let missing: Vec<String> = used
+        .iter()
+        .filter(|(name, _)| !exposed.contains(*name) && !allowed.contains_key(name.as_str()))
+        .map(|(name, panels)| format!("{name} (panels: {})", panels.join("; ")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "PostgreSQL dashboard metrics neither in the real exporter's /metrics nor explained:\n{}",
+        missing.join("\n")
     );
 }

@@ -14,8 +14,10 @@
 //!   empty. Container paths in the rendered files, arguments and environment values are
 //!   rewritten to those directories ([`ContainerFs::map_text`]). `/tmp` and `/dev/shm`
 //!   exist on the host and stay as they are.
-//! - **Network.** Servers listen on 127.0.0.1 only, on a free port; Service host names
-//!   become 127.0.0.1 and port 5432 the free port (done by each test, and said there).
+//! - **Network.** Servers listen on 127.0.0.1 only, on a free port: `-c port=<free>
+//!   -c listen_addresses=127.0.0.1` after the container's own arguments
+//!   ([`Cluster::server_command`] says why). Service host names become 127.0.0.1 and port
+//!   5432 the free port (done by each test, and said there).
 //! - **Users.** Tests run as root, which PostgreSQL refuses: servers, `initdb` and the
 //!   scripts of pods that run as uid 999 run as `TEST_RUN_AS_USER` (an unprivileged user
 //!   made by `scripts/install-tools.sh`), via `setpriv`. The peer line of pg_hba.conf maps
@@ -25,7 +27,7 @@
 //! - **Locale.** The image's `LANG=en_US.utf8` may not exist on the host: `C.UTF-8`.
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs;
@@ -1142,16 +1144,211 @@ impl Drop for Cluster {
     }
 }
 
-/// Columns of a rows result as a map from the first column to the second.
-pub fn rows_map(rows: &[Vec<String>]) -> BTreeMap<String, String> {
-    rows.iter()
-        .map(|r| (r[0].clone(), r.get(1).cloned().unwrap_or_default()))
-        .collect()
-}
-
 /// Lines of a log that look like problems.
 pub fn problem_lines<'a>(log: &'a str, needles: &[&str]) -> Vec<&'a str> {
     log.lines()
         .filter(|l| needles.iter().any(|n| l.contains(n)))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The exporter sidecar
+
+/// The app database of the chart's defaults (`postgresql.auth.database`).
+pub const APP_DB: &str = "alert_history";
+
+/// The custom queries of the exporter ConfigMap's queries.yaml: `(name, query, metric
+/// columns)`, in file order. Metric columns are those with usage GAUGE or COUNTER.
+pub fn custom_queries(c: &Cluster) -> Vec<(String, String, Vec<String>)> {
+    let text = c
+        .rendered
+        .configmap_file("-postgresql-exporter", "queries.yaml");
+    let doc: Value = yaml_serde::from_str(&text).expect("queries.yaml is YAML");
+    doc.as_object()
+        .expect("queries.yaml is a mapping")
+        .iter()
+        .map(|(name, q)| {
+            let metrics = q["metrics"]
+                .as_array()
+                .expect("metrics")
+                .iter()
+                .flat_map(|m| m.as_object().expect("metric").iter())
+                .filter(|(_, spec)| matches!(spec["usage"].as_str(), Some("GAUGE" | "COUNTER")))
+                .map(|(col, _)| col.clone())
+                .collect();
+            (
+                name.clone(),
+                q["query"].as_str().expect("query").to_string(),
+                metrics,
+            )
+        })
+        .collect()
+}
+
+/// What the real exporter exposed: [`exporter_run`].
+pub struct ExporterRun {
+    pub metrics: String,
+    pub log: String,
+    pub dropped_args: Vec<String>,
+    pub queries: Vec<(String, String, Vec<String>)>,
+}
+
+/// `target/` of this build (the test binary is target/<profile>/deps/<name>).
+pub fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.ancestors()
+        .nth(3)
+        .expect("target directory")
+        .to_path_buf()
+}
+
+/// Flags this exporter binary knows (from `--help-long`).
+pub fn exporter_flags() -> BTreeSet<String> {
+    let out = Command::new(postgres_exporter())
+        .arg("--help-long")
+        .output()
+        .expect("run postgres_exporter --help-long");
+    let help = output_text(&out);
+    help.split_whitespace()
+        .filter_map(|w| w.strip_prefix("--"))
+        .map(|w| {
+            w.split(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)))
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Flags of the exporter container that Debian's v0.11.1 does not know, and why they may
+/// be dropped for the test: v0.15 collectors, whose metrics the test
+/// `prometheus_rule_metrics_are_exposed_by_the_exporter` (tests/postgresql.rs) accounts for.
+pub const V015_ONLY_FLAGS: &[&str] = &[
+    // collector database_wraparound (v0.15): pg_database_wraparound_age_* for
+    // PostgreSQLTxidExhaustionRisk.
+    "--collector.database_wraparound",
+];
+
+/// Runs the real postgres_exporter once against a server with init.sql applied and a
+/// table with rows and an index: the environment is the rendered `exporter` container's as
+/// the kubelet builds it (DATA_SOURCE_PASS from the Secret), the arguments are the
+/// container's with the queries file mapped and the flags v0.11 lacks dropped
+/// ([`V015_ONLY_FLAGS`]), plus `--web.listen-address=127.0.0.1:<free>`. Adapted: the port
+/// 5432 in the data source to the server's port; it runs as the test user (uid 65534 in
+/// the pod). Runs once per test binary (the first
+/// caller runs it, later callers get the result). It also saves /metrics to
+/// target/postgres-exporter-metrics.txt for people to inspect; tests call this function
+/// instead of reading that file, so no test depends on another having run.
+pub fn exporter_run() -> &'static ExporterRun {
+    static RUN: OnceLock<ExporterRun> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let c = Cluster::initialized(&[]);
+        c.sql(
+            APP_DB,
+            "CREATE TABLE alerts (id bigserial PRIMARY KEY, fingerprint text NOT NULL, \
+               received_at timestamptz NOT NULL DEFAULT now()); \
+             CREATE INDEX alerts_fingerprint_idx ON alerts (fingerprint); \
+             INSERT INTO alerts (fingerprint) SELECT md5(g::text) FROM generate_series(1, 1000) g; \
+             DELETE FROM alerts WHERE id % 3 = 0; ANALYZE alerts",
+        );
+        let queries = custom_queries(&c);
+
+        // Environment, pointed at the server's port.
+        let pg_port = c
+            .rendered
+            .container("StatefulSet", "-postgresql", "postgresql")["ports"][0]["containerPort"]
+            .as_u64()
+            .expect("PostgreSQL container port");
+        let mut env = c
+            .rendered
+            .container_env("StatefulSet", "-postgresql", "exporter");
+        let from = format!("127.0.0.1:{pg_port}");
+        let mut adapted = Vec::new();
+        for (name, value) in &mut env {
+            if value.contains(&from) {
+                *value = value.replace(&from, &format!("127.0.0.1:{}", c.port));
+                adapted.push(name.clone());
+            }
+        }
+        assert_eq!(
+            adapted.len(),
+            1,
+            "exactly one variable names the server: {env:?}"
+        );
+
+        // Arguments.
+        let efs = ContainerFs::new(
+            &c.sandbox,
+            &c.rendered,
+            "StatefulSet",
+            "-postgresql",
+            "exporter",
+        );
+        let known = exporter_flags();
+        let mut args = Vec::new();
+        let mut dropped_args = Vec::new();
+        for a in c
+            .rendered
+            .container("StatefulSet", "-postgresql", "exporter")["args"]
+            .as_array()
+            .expect("exporter args")
+        {
+            let a = efs.map_text(a.as_str().expect("string"));
+            let flag = a
+                .trim_start_matches('-')
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let flag = flag.strip_prefix("no-").unwrap_or(&flag).to_string();
+            if known.contains(&flag) {
+                args.push(a);
+            } else {
+                dropped_args.push(a);
+            }
+        }
+        assert_eq!(dropped_args, V015_ONLY_FLAGS, "flags v0.11 does not know");
+        let port = free_port();
+        args.push(format!("--web.listen-address=127.0.0.1:{port}"));
+
+        let log_path = c.sandbox.path().join("exporter.log");
+        let log = fs::File::create(&log_path).expect("exporter log");
+        let _exporter = ChildGuard(
+            as_user(postgres_exporter())
+                .args(&args)
+                .envs(env.iter().cloned())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .expect("start postgres_exporter"),
+        );
+        let metrics = wait_for("the exporter's /metrics", Duration::from_secs(60), || {
+            let (status, body) = http_get(port, "/metrics").ok()?;
+            (status.contains(" 200") && body.lines().any(|l| l.starts_with("pg_up ")))
+                .then_some(body)
+        });
+        let exporter_log = fs::read_to_string(&log_path).unwrap_or_default();
+        let file = target_dir().join("postgres-exporter-metrics.txt");
+        fs::write(&file, &metrics).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
+        ExporterRun {
+            metrics,
+            log: exporter_log,
+            dropped_args,
+            queries,
+        }
+    })
+}
+
+/// Names of the samples of a Prometheus text exposition.
+pub fn sample_names(metrics: &str) -> BTreeSet<String> {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split(['{', ' ']).next().unwrap_or("").to_string())
         .collect()
 }
