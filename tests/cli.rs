@@ -1098,3 +1098,24 @@ fn a_read_only_output_directory_exits_2_and_stays_empty() {
         "something was written into the read-only directory"
     );
 }
+
+#[test]
+fn output_has_no_colour_codes_in_pipes_or_under_no_color() {
+    let help = |envs: &[(&str, &str)]| {
+        let out = Command::new(BIN)
+            .arg("--help")
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(!help(&[]).contains('\u{1b}'), "colour codes in a pipe");
+    assert!(
+        help(&[("CLICOLOR_FORCE", "1")]).contains('\u{1b}'),
+        "CLICOLOR_FORCE should force colour"
+    );
+    assert!(
+        !help(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\u{1b}'),
+        "NO_COLOR must win"
+    );
+}
