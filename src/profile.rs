@@ -472,6 +472,16 @@ pub struct PostgresqlHba {
     pub app_cidrs: Vec<Cidr>,
 }
 
+/// TLS for connections to PostgreSQL, with a certificate from a Secret you provide.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlTls {
+    /// Serve TLS (ssl = on) and accept the app user and replication from the network only over TLS (hostssl).
+    pub enabled: bool,
+    /// Existing kubernetes.io/tls Secret with tls.crt and tls.key (ca.crt optional, for clients), mounted into the PostgreSQL pod.
+    pub secret_name: K8sName,
+}
+
 /// The postgres_exporter sidecar.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -573,6 +583,8 @@ pub struct Postgresql {
     pub config: PostgresqlConfig,
     /// pg_hba.conf access rules.
     pub hba: PostgresqlHba,
+    /// TLS of client connections.
+    pub tls: PostgresqlTls,
     /// postgres_exporter sidecar.
     pub exporter: PostgresqlExporter,
     /// Base backups, WAL archiving and retention.

@@ -106,19 +106,12 @@ fn promtool_test_files() -> Vec<PathBuf> {
 
 /// Runs promtool in `dir` and asserts success, showing promtool's whole output otherwise.
 fn promtool_ok(dir: &Path, args: &[&str], files: &[PathBuf]) -> Output {
-    let mut cmd = Command::new(tool("promtool"));
-    cmd.current_dir(dir).args(args).args(files);
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    common::run_ok(
+        Command::new(tool("promtool"))
+            .current_dir(dir)
+            .args(args)
+            .args(files),
+    )
 }
 
 #[test]
@@ -258,26 +251,6 @@ fn the_specified_severities_are_kept() {
     }
 }
 
-/// The metric selectors `name{...}` of a PromQL expression, as (name, matchers).
-fn selectors(expr: &str) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    let mut rest = expr;
-    while let Some(open) = rest.find('{') {
-        let name: String = rest[..open]
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let close = open + rest[open..].find('}').expect("unbalanced braces in expr");
-        found.push((name, rest[open + 1..close].to_string()));
-        rest = &rest[close + 1..];
-    }
-    found
-}
-
 #[test]
 fn every_metric_selector_is_scoped_to_this_releases_exporter() {
     for rule in prometheus_rules(&[]) {
@@ -289,7 +262,7 @@ fn every_metric_selector_is_scoped_to_this_releases_exporter() {
         for alert in alert_rules(std::slice::from_ref(&rule)) {
             let name = alert["alert"].as_str().unwrap();
             let expr = alert["expr"].as_str().unwrap();
-            let sels = selectors(expr);
+            let sels = common::promql::selectors(expr);
             assert!(!sels.is_empty(), "{name}: no metric selector in {expr}");
             for (metric, matchers) in sels {
                 assert!(

@@ -13,6 +13,8 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use tempfile::TempDir;
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_alertchart");
 
 /// What a run of the binary produced.
@@ -953,7 +955,7 @@ fn an_alias_bomb_is_refused_quickly() {
         .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
     {
         let refs = vec![format!("*{prev}"); 9].join(",");
-        text.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        text.extend([name, ": &", name, " [", &refs, "]\n"]);
     }
     fs::write(&bomb, text).unwrap();
     let started = std::time::Instant::now();
@@ -1061,8 +1063,6 @@ fn set_into_a_scalar_is_a_type_error_naming_the_argument() {
     );
 }
 
-/// Runs the binary as an unprivileged user when the tests run as root, since root writes
-/// into read-only directories anyway.
 #[test]
 fn a_read_only_output_directory_exits_2_and_stays_empty() {
     use std::os::unix::fs::PermissionsExt;
@@ -1071,16 +1071,14 @@ fn a_read_only_output_directory_exits_2_and_stays_empty() {
     let out = dir.path().join("out");
     fs::create_dir(&out).unwrap();
     fs::set_permissions(&out, fs::Permissions::from_mode(0o555)).unwrap();
-    let is_root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
-    let mut cmd = if is_root {
-        let user = std::env::var("TEST_RUN_AS_USER").ok().filter(|u| !u.is_empty()).expect(
-            "running as root needs TEST_RUN_AS_USER (an unprivileged user): run scripts/test.sh",
-        );
-        let mut c = Command::new("runuser");
-        c.args(["-u", &user, "--", BIN]);
-        c
-    } else {
-        Command::new(BIN)
+    // Root writes into read-only directories anyway: run as the unprivileged test user.
+    let mut cmd = match common::run_as() {
+        Some(user) => {
+            let mut c = Command::new("runuser");
+            c.args(["-u", &user.name, "--", BIN]);
+            c
+        }
+        None => Command::new(BIN),
     };
     let output = cmd
         .args(["render", "--profile", "lite", "--out", s(&out)])

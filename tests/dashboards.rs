@@ -192,31 +192,11 @@ fn every_query_is_valid_promql_for_promtool() {
     );
 }
 
-/// The metric selectors `name{...}` of a PromQL expression, as (name, matchers).
-fn selectors(expr: &str) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    let mut rest = expr;
-    while let Some(open) = rest.find('{') {
-        let name: String = rest[..open]
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let close = open + rest[open..].find('}').expect("unbalanced braces");
-        found.push((name, rest[open + 1..close].to_string()));
-        rest = &rest[close + 1..];
-    }
-    found
-}
-
 #[test]
 fn every_selector_is_scoped_to_the_release_picked_in_the_dashboard() {
     for (profile, file, d) in all_dashboards() {
         for (title, expr) in queries(&d) {
-            let sels = selectors(&expr);
+            let sels = common::promql::selectors(&expr);
             assert!(!sels.is_empty(), "{file} `{title}`: no selector in {expr}");
             for (metric, matchers) in sels {
                 let scoped = matchers.contains("namespace=\"$namespace\"")

@@ -20,7 +20,7 @@ mod dashboards;
 #[path = "common/postgres.rs"]
 mod postgres;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -574,106 +574,6 @@ fn real_postgres_exporter_with_the_sidecar_env_exposes_every_custom_metric() {
     );
 }
 
-/// PromQL keywords followed by a list of label names.
-const LIST_KEYWORDS: &[&str] = &[
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-];
-// Binary operators and modifiers, and the aggregation operators (also written
-// `max by (…) (…)`, where no parenthesis follows the name).
-const KEYWORDS: &[&str] = &[
-    "and",
-    "or",
-    "unless",
-    "bool",
-    "offset",
-    "atan2",
-    "sum",
-    "min",
-    "max",
-    "avg",
-    "group",
-    "stddev",
-    "stdvar",
-    "count",
-    "count_values",
-    "bottomk",
-    "topk",
-    "quantile",
-];
-
-/// Metric names a PromQL expression selects (not functions, keywords, label names).
-fn promql_metric_names(expr: &str) -> BTreeSet<String> {
-    // Drop string literals, label matchers {...} and range/subquery selectors [...].
-    let mut cleaned = String::new();
-    let (mut braces, mut brackets, mut quote) = (0u32, 0u32, None::<char>);
-    for ch in expr.chars() {
-        if let Some(q) = quote {
-            if ch == q {
-                quote = None;
-            }
-            continue;
-        }
-        match ch {
-            '"' | '\'' | '`' => quote = Some(ch),
-            '{' => braces += 1,
-            '}' => braces = braces.saturating_sub(1),
-            '[' => brackets += 1,
-            ']' => brackets = brackets.saturating_sub(1),
-            _ if braces == 0 && brackets == 0 => cleaned.push(ch),
-            _ => {}
-        }
-    }
-    let chars: Vec<char> = cleaned.chars().collect();
-    let mut names = BTreeSet::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_ascii_digit() {
-            // A number (also 1e3, 0x1f): skip it whole.
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
-                i += 1;
-            }
-            continue;
-        }
-        if !(c.is_ascii_alphabetic() || c == '_' || c == ':') {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len()
-            && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':')
-        {
-            i += 1;
-        }
-        let ident: String = chars[start..i].iter().collect();
-        let mut j = i;
-        while j < chars.len() && chars[j].is_whitespace() {
-            j += 1;
-        }
-        let next = chars.get(j).copied();
-        if LIST_KEYWORDS.contains(&ident.as_str()) {
-            if next == Some('(') {
-                // Skip the label list.
-                while j < chars.len() && chars[j] != ')' {
-                    j += 1;
-                }
-                i = j + 1;
-            }
-            continue;
-        }
-        if KEYWORDS.contains(&ident.as_str()) || next == Some('(') {
-            continue; // keyword, function or aggregation
-        }
-        names.insert(ident);
-    }
-    names
-}
-
 /// Metrics the chart's PostgreSQL alerts use that Debian's exporter v0.11.1 cannot show,
 /// each with where it comes from. Kept tiny: the test fails when an entry is not used by
 /// any rule or when v0.11 exposes it after all.
@@ -725,7 +625,7 @@ fn prometheus_rule_metrics_are_exposed_by_the_exporter() {
     for group in rule["spec"]["groups"].as_array().expect("groups") {
         for r in group["rules"].as_array().expect("rules") {
             let alert = r["alert"].as_str().or(r["record"].as_str()).unwrap_or("?");
-            for name in promql_metric_names(r["expr"].as_str().expect("expr")) {
+            for name in common::promql::metric_names(r["expr"].as_str().expect("expr")) {
                 used.entry(name).or_default().push(alert.to_string());
             }
         }

@@ -28,7 +28,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -253,39 +253,6 @@ fn redis_cli() -> PathBuf {
     }
 }
 
-/// uid and gid to run the server and probes as: `$TEST_RUN_AS_USER` when running as root,
-/// none (the current user) otherwise.
-fn run_as() -> Option<(u32, u32)> {
-    let euid = fs::metadata("/proc/self").expect("/proc/self").uid();
-    if euid != 0 {
-        return None;
-    }
-    let user = std::env::var("TEST_RUN_AS_USER").unwrap_or_default();
-    assert!(
-        !user.is_empty(),
-        "the tests run as root: set TEST_RUN_AS_USER to a non-root user to run redis-server \
-         as (`scripts/test.sh` does, through .tools/env.sh)"
-    );
-    let id = |flag: &str| -> u32 {
-        let out = common::run_ok(Command::new("id").args([flag, &user]));
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("a numeric id")
-    };
-    let ids = (id("-u"), id("-g"));
-    assert_ne!(ids.0, 0, "TEST_RUN_AS_USER={user} must not be root");
-    Some(ids)
-}
-
-/// A local port nobody listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free local port")
-        .port()
-}
-
 /// Replaces the one line of `text` that equals `from` by `to`.
 fn replace_line(text: &str, from: &str, to: &str) -> String {
     let hits = text.lines().filter(|l| l.trim() == from).count();
@@ -355,7 +322,7 @@ impl Server {
     /// Starts the container of `rendered` (see the module doc for the adaptations) and
     /// waits until it answers.
     fn start(rendered: &Rendered) -> Server {
-        let user = run_as();
+        let user = common::run_as().map(|u| (u.uid, u.gid));
         let tmp = tempfile::Builder::new()
             .prefix("valkey-test-")
             .tempdir()
@@ -383,7 +350,7 @@ impl Server {
         }
 
         // The ConfigMap volume, with valkey.conf adapted.
-        let port = free_port();
+        let port = common::free_port();
         let config_dir = tmp.path().join("config");
         let path_map = write_config_volume(rendered, &config_dir, port, &data_dir);
 

@@ -5,7 +5,7 @@
 //! `#[path = "common/dashboards.rs"] mod dashboards;` (it uses `crate::common`).
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 
 use serde_json::Value;
@@ -59,83 +59,7 @@ pub fn variable_metrics(dashboard: &Value) -> Vec<String> {
         .collect()
 }
 
-/// PromQL keywords followed by a label list.
-const LABEL_LISTS: &[&str] = &[
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-];
-/// Operators and aggregations that may be written without a parenthesis right after them
-/// (`max by (x) (...)`).
-const KEYWORDS: &[&str] = &[
-    "and", "or", "unless", "bool", "offset", "sum", "min", "max", "avg", "count", "topk",
-    "bottomk", "quantile", "group", "stddev", "stdvar",
-];
-
-/// Metric names a PromQL expression selects (not functions, keywords or label names).
-pub fn metric_names(expr: &str) -> BTreeSet<String> {
-    // Drop strings, label matchers {...} and range selectors [...].
-    let mut cleaned = String::new();
-    let (mut depth, mut quote) = (0u32, None::<char>);
-    for ch in expr.chars() {
-        if let Some(q) = quote {
-            if ch == q {
-                quote = None;
-            }
-            continue;
-        }
-        match ch {
-            '"' | '\'' | '`' => quote = Some(ch),
-            '{' | '[' => depth += 1,
-            '}' | ']' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => cleaned.push(ch),
-            _ => {}
-        }
-    }
-    let chars: Vec<char> = cleaned.chars().collect();
-    let mut names = BTreeSet::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_ascii_digit() || c == '.' {
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
-                i += 1;
-            }
-            continue;
-        }
-        if !(c.is_ascii_alphabetic() || c == '_' || c == ':') {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len() && (chars[i].is_ascii_alphanumeric() || "_:".contains(chars[i])) {
-            i += 1;
-        }
-        let ident: String = chars[start..i].iter().collect();
-        let mut j = i;
-        while j < chars.len() && chars[j].is_whitespace() {
-            j += 1;
-        }
-        let next = chars.get(j).copied();
-        if LABEL_LISTS.contains(&ident.as_str()) {
-            if next == Some('(') {
-                while j < chars.len() && chars[j] != ')' {
-                    j += 1;
-                }
-                i = j + 1;
-            }
-            continue;
-        }
-        if KEYWORDS.contains(&ident.as_str()) || next == Some('(') {
-            continue;
-        }
-        names.insert(ident);
-    }
-    names
-}
+pub use crate::common::promql::metric_names;
 
 /// Metric names used by a dashboard (panel queries and variable queries), each with the
 /// panels that use it.

@@ -2,8 +2,14 @@
 //! committed charts in `charts-out/` with the real `helm`.
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
 
+pub mod promql;
+
+use std::fs;
+use std::net::TcpListener;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// Repository root (where Cargo.toml is).
 pub fn repo() -> PathBuf {
@@ -95,4 +101,85 @@ pub fn object<'a>(
                     .ends_with(suffix)
         })
         .unwrap_or_else(|| panic!("no {kind} named *{suffix} in the rendered chart"))
+}
+
+/// A setting of `.tools/env.sh` (written by `scripts/install-tools.sh`): the environment
+/// variable when it is set (even to ""), else the value of its `export NAME=...` line.
+pub fn tools_env(name: &str) -> Option<String> {
+    if let Ok(v) = std::env::var(name) {
+        return Some(v);
+    }
+    let text = fs::read_to_string(repo().join(".tools").join("env.sh")).ok()?;
+    text.lines().find_map(|line| {
+        let value = line
+            .strip_prefix("export ")?
+            .strip_prefix(name)?
+            .strip_prefix('=')?;
+        Some(shell_unquote(value))
+    })
+}
+
+/// Undoes the quoting of `printf %q` and plain single quotes.
+fn shell_unquote(s: &str) -> String {
+    if let Some(inner) = s.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+        return inner.to_string();
+    }
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            out.extend(chars.next());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The unprivileged user that servers and pod scripts run as when the tests run as root.
+#[derive(Debug, Clone)]
+pub struct RunAs {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// `None` when the tests do not run as root (then everything runs as the current user).
+pub fn run_as() -> Option<&'static RunAs> {
+    static USER: OnceLock<Option<RunAs>> = OnceLock::new();
+    USER.get_or_init(|| {
+        let euid = fs::metadata("/proc/self").expect("/proc/self").uid();
+        if euid != 0 {
+            return None;
+        }
+        let name = tools_env("TEST_RUN_AS_USER")
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| {
+                panic!(
+                    "the tests run as root, and servers refuse to run as root: \
+                     TEST_RUN_AS_USER must name an unprivileged user; run `scripts/test.sh`, or `source .tools/env.sh` before `cargo test`"
+                )
+            });
+        let id = |flag: &str| -> u32 {
+            let out = run_ok(Command::new("id").args([flag, &name]));
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("numeric id")
+        };
+        Some(RunAs {
+            uid: id("-u"),
+            gid: id("-g"),
+            name,
+        })
+    })
+    .as_ref()
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
 }

@@ -32,8 +32,8 @@ use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -42,45 +42,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::common;
+pub use crate::common::{free_port, run_as, tools_env};
 
 const MISSING: &str = "run `scripts/test.sh` (it installs every tool into .tools/ and writes \
                        .tools/env.sh), or `source .tools/env.sh` before `cargo test`";
 
 // ---------------------------------------------------------------------------------------
 // Tools
-
-/// A setting of `.tools/env.sh` (written by `scripts/install-tools.sh`): the environment
-/// variable when it is set (even to ""), else the value of its `export NAME=...` line.
-pub fn tools_env(name: &str) -> Option<String> {
-    if let Ok(v) = std::env::var(name) {
-        return Some(v);
-    }
-    let text = fs::read_to_string(common::repo().join(".tools").join("env.sh")).ok()?;
-    text.lines().find_map(|line| {
-        let value = line
-            .strip_prefix("export ")?
-            .strip_prefix(name)?
-            .strip_prefix('=')?;
-        Some(shell_unquote(value))
-    })
-}
-
-/// Undoes the quoting of `printf %q` and plain single quotes.
-fn shell_unquote(s: &str) -> String {
-    if let Some(inner) = s.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
-        return inner.to_string();
-    }
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            out.extend(chars.next());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// The directory of the PostgreSQL 16 binaries: `$PG_BIN`, else `.tools/pgsql/*/bin`.
 pub fn pg_bin() -> &'static Path {
@@ -153,46 +121,6 @@ pub fn path_env() -> String {
 // ---------------------------------------------------------------------------------------
 // Running as the unprivileged test user
 
-/// The unprivileged user that servers and pod scripts run as when the tests run as root.
-#[derive(Debug, Clone)]
-pub struct RunAs {
-    pub name: String,
-    pub uid: u32,
-    pub gid: u32,
-}
-
-/// `None` when the tests do not run as root (then everything runs as the current user).
-pub fn run_as() -> Option<&'static RunAs> {
-    static USER: OnceLock<Option<RunAs>> = OnceLock::new();
-    USER.get_or_init(|| {
-        let euid = fs::metadata("/proc/self").expect("/proc/self").uid();
-        if euid != 0 {
-            return None;
-        }
-        let name = tools_env("TEST_RUN_AS_USER")
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| {
-                panic!(
-                    "the tests run as root, and PostgreSQL refuses to run as root: \
-                     TEST_RUN_AS_USER must name an unprivileged user; {MISSING}"
-                )
-            });
-        let id = |flag: &str| -> u32 {
-            let out = common::run_ok(Command::new("id").args([flag, &name]));
-            String::from_utf8_lossy(&out.stdout)
-                .trim()
-                .parse()
-                .expect("numeric id")
-        };
-        Some(RunAs {
-            uid: id("-u"),
-            gid: id("-g"),
-            name,
-        })
-    })
-    .as_ref()
-}
-
 /// A command that runs `program` as the test user (see [`run_as`]), with an empty
 /// environment apart from `PATH` and `LANG`: nothing of the test's own environment
 /// (PGPORT, PGPASSWORD, ...) leaks into it.
@@ -221,14 +149,6 @@ pub fn chown(path: &Path) {
         std::os::unix::fs::chown(path, Some(u.uid), Some(u.gid))
             .unwrap_or_else(|e| panic!("chown {}: {e}", path.display()));
     }
-}
-
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port on 127.0.0.1")
-        .port()
 }
 
 /// Polls `cond` every 50 ms until it returns `Some`, or panics after `timeout`.
