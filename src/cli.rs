@@ -132,17 +132,14 @@ pub fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if let Some(invalid) = e.downcast_ref::<validate::Invalid>() {
-                eprintln!("error: {invalid}");
-                ExitCode::from(1)
-            } else if e.downcast_ref::<Drift>().is_some() {
-                eprintln!("error: {e:#}");
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<validate::Invalid>().is_some()
+                || e.downcast_ref::<Drift>().is_some()
+            {
                 ExitCode::from(1)
             } else if e.downcast_ref::<render::Bug>().is_some() {
-                eprintln!("error: {e:#}");
                 ExitCode::from(3)
             } else {
-                eprintln!("error: {e:#}");
                 ExitCode::from(2)
             }
         }
@@ -157,7 +154,8 @@ fn run(command: Command) -> Result<()> {
             check,
             force,
         } => {
-            let (profile, files, target) = render_to(&input, out)?;
+            let (profile, files, out) = render_to(&input, out)?;
+            let target = chart::chart_path(&out);
             if check {
                 if let Some(diff) = chart::diff(&chart::read(&target)?, &files) {
                     // The verdict is the exit code; a reader that stops early (`| head`) is fine.
@@ -166,11 +164,7 @@ fn run(command: Command) -> Result<()> {
                 }
                 eprintln!("{} is up to date", target.display());
             } else {
-                chart::write(
-                    target.parent().expect("chart path has a parent"),
-                    &files,
-                    force,
-                )?;
+                chart::write(&out, &files, force)?;
                 eprintln!(
                     "wrote {} ({} files, profile {})",
                     target.display(),
@@ -180,7 +174,8 @@ fn run(command: Command) -> Result<()> {
             }
         }
         Command::Diff { input, out } => {
-            let (_, files, target) = render_to(&input, out)?;
+            let (_, files, out) = render_to(&input, out)?;
+            let target = chart::chart_path(&out);
             match chart::diff(&chart::read(&target)?, &files) {
                 Some(diff) => {
                     let _ = std::io::stdout().lock().write_all(diff.as_bytes());
@@ -227,7 +222,8 @@ fn run(command: Command) -> Result<()> {
     Ok(())
 }
 
-/// Loads and renders the input; returns the profile, the chart files and the chart path.
+/// Loads and renders the input; returns the profile, the chart files and the output
+/// directory (`--out`, or `charts-out/<profile name>`).
 fn render_to(
     input: &Input,
     out: Option<PathBuf>,
@@ -240,7 +236,7 @@ fn render_to(
     let files = render::chart(&profile)?;
     let out =
         out.unwrap_or_else(|| PathBuf::from("charts-out").join(profile.profile.name.as_str()));
-    Ok((profile, files, chart::chart_path(&out)))
+    Ok((profile, files, out))
 }
 
 fn load(input: &Input) -> Result<crate::profile::Profile> {
