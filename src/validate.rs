@@ -116,14 +116,28 @@ fn explain(schema: &Value, error: &jsonschema::ValidationError<'_>, out: &mut Ve
     };
     match error.kind() {
         K::AdditionalProperties { unexpected } => {
-            let known = keyword_parent
-                .and_then(|s| s["properties"].as_object())
-                .map(|p| p.keys().cloned().collect::<Vec<_>>().join(", "))
-                .unwrap_or_default();
+            let parent = keyword_parent.unwrap_or(&Value::Null);
+            // A free-form mapping (labels, annotations) restricts the shape of its keys only.
+            let message = match parent["patternProperties"]
+                .as_object()
+                .and_then(|p| p.values().next())
+            {
+                Some(_) => {
+                    "is not a valid Kubernetes label key (e.g. `app.kubernetes.io/name`, `team`)"
+                        .to_string()
+                }
+                None => {
+                    let known: Vec<&str> = parent["properties"]
+                        .as_object()
+                        .map(|p| p.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    format!("unknown key (expected one of: {})", known.join(", "))
+                }
+            };
             for key in unexpected {
                 let mut p = path.clone();
                 p.push(key.clone());
-                push(p, format!("unknown key (expected one of: {known})"));
+                push(p, message.clone());
             }
         }
         K::Required { property } => {

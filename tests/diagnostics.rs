@@ -70,3 +70,8 @@ fn set_argument_errors_name_the_argument() {
         &["--set", "postgresql.backup.schedule=0 25 * * *"]
     ));
 }
+
+#[test]
+fn invalid_label_key_is_named_as_such() {
+    insta::assert_snapshot!(diagnose("app:\n  nodeSelector:\n    \"bad key!\": ssd\n", &[]));
+}
