@@ -19,6 +19,8 @@ pub struct Problem {
     pub message: String,
     /// The offending line of a file, underlined.
     pub excerpt: Option<String>,
+    /// The key itself is wrong (unknown or malformed), not its value.
+    pub at_key: bool,
 }
 
 impl fmt::Display for Problem {
@@ -71,6 +73,7 @@ pub fn profile(merged: &Merged) -> Result<Profile, Invalid> {
                 path: Vec::new(),
                 message: e.to_string(),
                 excerpt: None,
+                at_key: false,
             }),
         }
         if problems.is_empty() {
@@ -79,7 +82,7 @@ pub fn profile(merged: &Merged) -> Result<Profile, Invalid> {
     }
     for p in &mut problems {
         p.origin = merged.origin(&p.path).cloned();
-        p.excerpt = merged.excerpt(&p.path, p.message.starts_with("unknown key"));
+        p.excerpt = merged.excerpt(&p.path, p.at_key);
     }
     problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
     problems.dedup();
@@ -112,32 +115,22 @@ fn explain(schema: &Value, error: &jsonschema::ValidationError<'_>, out: &mut Ve
             path,
             message,
             excerpt: None,
+            at_key: false,
         });
     };
     match error.kind() {
         K::AdditionalProperties { unexpected } => {
-            let parent = keyword_parent.unwrap_or(&Value::Null);
-            // A free-form mapping (labels, annotations) restricts the shape of its keys only.
-            let message = match parent["patternProperties"]
-                .as_object()
-                .and_then(|p| p.values().next())
-            {
-                Some(_) => {
-                    "is not a valid Kubernetes label key (e.g. `app.kubernetes.io/name`, `team`)"
-                        .to_string()
-                }
-                None => {
-                    let known: Vec<&str> = parent["properties"]
-                        .as_object()
-                        .map(|p| p.keys().map(String::as_str).collect())
-                        .unwrap_or_default();
-                    format!("unknown key (expected one of: {})", known.join(", "))
-                }
-            };
+            let message = unexpected_key_message(keyword_parent.unwrap_or(&Value::Null));
             for key in unexpected {
                 let mut p = path.clone();
                 p.push(key.clone());
-                push(p, message.clone());
+                out.push(Problem {
+                    origin: None,
+                    path: p,
+                    message: message.clone(),
+                    excerpt: None,
+                    at_key: true,
+                });
             }
         }
         K::Required { property } => {
@@ -161,22 +154,9 @@ fn explain(schema: &Value, error: &jsonschema::ValidationError<'_>, out: &mut Ve
             );
         }
         K::Pattern { .. } | K::Not { .. } => {
-            let title = keyword_parent
-                .and_then(|s| s["title"].as_str())
-                .unwrap_or("value of the expected format");
-            let examples = keyword_parent
-                .and_then(|s| s["examples"].as_array())
-                .map(|e| {
-                    e.iter()
-                        .filter_map(Value::as_str)
-                        .map(|s| format!("`{s}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
             push(
                 path,
-                format!("{value} is not a valid {title} (e.g. {examples})"),
+                format!("{value} is not a valid {}", format_hint(keyword_parent)),
             );
         }
         K::Enum { options } => {
@@ -213,6 +193,37 @@ fn explain(schema: &Value, error: &jsonschema::ValidationError<'_>, out: &mut Ve
         }
         _ => push(path, format!("{value}: {error}")),
     }
+}
+
+/// What is wrong with a key its object does not allow.
+fn unexpected_key_message(object_schema: &Value) -> String {
+    // A free-form mapping (labels, annotations) restricts the shape of its keys only.
+    if object_schema["patternProperties"].is_object() {
+        return "is not a valid Kubernetes label key (e.g. `app.kubernetes.io/name`, `team`)"
+            .into();
+    }
+    let known: Vec<&str> = object_schema["properties"]
+        .as_object()
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    format!("unknown key (expected one of: {})", known.join(", "))
+}
+
+/// The name and examples of the format a string schema expects.
+fn format_hint(string_schema: Option<&Value>) -> String {
+    let title = string_schema
+        .and_then(|s| s["title"].as_str())
+        .unwrap_or("value of the expected format");
+    let examples: Vec<String> = string_schema
+        .and_then(|s| s["examples"].as_array())
+        .map(|e| {
+            e.iter()
+                .filter_map(Value::as_str)
+                .map(|s| format!("`{s}`"))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!("{title} (e.g. {})", examples.join(", "))
 }
 
 fn short(value: &Value) -> String {
@@ -263,6 +274,7 @@ impl Found {
             path: path(at),
             message,
             excerpt: None,
+            at_key: false,
         });
     }
 }
