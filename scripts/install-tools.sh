@@ -40,6 +40,109 @@ KV_REQUIREMENTS=(
   "typing_extensions==4.16.0"
 )
 
+# Policy scanner of the rendered manifests (tests/security.rs): checkov and every package it
+# resolves to, pinned. A venv of its own: checkov needs packaging<24, which conflicts with
+# the pins above.
+CHECKOV_VERSION="3.3.30"
+CHECKOV_REQUIREMENTS=(
+  "aiodns==3.6.1"
+  "aiohappyeyeballs==2.7.1"
+  "aiohttp==3.14.5"
+  "aiomultiprocess==0.9.1"
+  "aiosignal==1.4.0"
+  "annotated-types==0.8.0"
+  "argcomplete==3.7.2"
+  "asteval==1.0.6"
+  "attrs==26.1.0"
+  "bc-detect-secrets==1.5.52"
+  "bc-jsonpath-ng==1.6.1"
+  "bc-python-hcl2==0.4.3"
+  "beartype==0.23.1"
+  "beautifulsoup4==4.15.0"
+  "boolean.py==5.0"
+  "boto3==1.35.49"
+  "botocore==1.35.99"
+  "cached-property==2.0.1"
+  "cachetools==5.5.2"
+  "certifi==2026.10.18"
+  "cffi==2.1.1"
+  "charset-normalizer==3.5.2"
+  "checkov==3.3.30"
+  "click==8.5.1"
+  "click-option-group==0.5.9"
+  "cloudsplaining==0.7.0"
+  "colorama==0.4.6"
+  "ConfigArgParse==1.9.0"
+  "contextlib2==21.6.0"
+  "cyclonedx-python-lib==7.6.2"
+  "decorator==5.3.1"
+  "defusedxml==0.7.1"
+  "docker==7.2.0"
+  "dockerfile-parse==2.0.1"
+  "dpath==2.1.3"
+  "ecdsa==0.19.2"
+  "frozenlist==1.8.0"
+  "gitdb==4.0.12"
+  "GitPython==3.2.1"
+  "idna==3.20"
+  "importlib_metadata==7.2.1"
+  "Jinja2==3.1.6"
+  "jmespath==1.1.0"
+  "jsonschema==4.26.0"
+  "jsonschema-specifications==2025.9.1"
+  "junit-xml==1.9"
+  "lark==1.3.1"
+  "license-expression==30.4.4"
+  "Markdown==3.11.3"
+  "MarkupSafe==3.0.4"
+  "multidict==7.2.1"
+  "networkx==2.6.3"
+  "numpy==2.4.6"
+  "orjson==3.13.0"
+  "packageurl-python==0.13.4"
+  "packaging==23.2"
+  "platformdirs==4.14.7"
+  "ply==3.11"
+  "policy_sentry==0.13.2"
+  "prettytable==3.18.0"
+  "propcache==0.5.4"
+  "py-serializable==1.1.2"
+  "pycares==4.11.0"
+  "pycep-parser==0.5.1"
+  "pycparser==3.12"
+  "pydantic==2.14.3"
+  "pydantic_core==2.50.4"
+  "pyparsing==3.3.3"
+  "python-dateutil==2.9.0.post0"
+  "PyYAML==6.0.3"
+  "rdflib==7.6.0"
+  "referencing==0.37.0"
+  "regex==2026.11.15"
+  "requests==2.34.2"
+  "rpds-py==2026.9.1"
+  "rustworkx==0.18.1"
+  "s3transfer==0.10.4"
+  "schema==0.7.5"
+  "semantic-version==2.10.0"
+  "six==1.17.0"
+  "smmap==5.0.3"
+  "sortedcontainers==2.4.0"
+  "soupsieve==2.10"
+  "spdx-tools==0.8.5"
+  "tabulate==0.9.0"
+  "termcolor==2.3.0"
+  "tqdm==4.70.1"
+  "typing-inspection==0.4.5"
+  "typing_extensions==4.16.0"
+  "unidiff==1.0.1"
+  "uritools==6.1.5"
+  "urllib3==2.8.0"
+  "wcwidth==0.9.4"
+  "xmltodict==1.0.4"
+  "yarl==1.25.1"
+  "zipp==4.1.2"
+)
+
 # Debian packages. Versions follow Debian 12 (security updates may bump them).
 APT_TOOLS=(prometheus prometheus-postgres-exporter redis-server)
 # Shared libraries the PostgreSQL binaries link against (normally preinstalled).
@@ -57,6 +160,7 @@ PG_ROOT="$TOOLS/pgsql"
 PG_HOME="$PG_ROOT/postgresql-$PG_WHEEL_VERSION-x86_64-unknown-linux-gnu"
 PG_BIN="$PG_HOME/bin"
 STAMPS="$TOOLS/stamps"
+CHECKOV_VENV="$TOOLS/checkov"
 KUBE_VALIDATE_PY="$REPO/scripts/kube-validate.py"
 
 START=$SECONDS
@@ -361,6 +465,31 @@ install_apt_tools() {
   log "apt tools: $(promtool --version 2>&1 | head -1); $(redis-server --version | cut -d' ' -f1-3)"
 }
 
+# ---- 5b. checkov (policy scanner) ---------------------------------------------
+checkov_works() {
+  [[ "$("$CHECKOV_VENV/bin/checkov" --version 2>/dev/null)" == "$CHECKOV_VERSION" ]]
+}
+install_checkov() {
+  local want have=""
+  want="$(printf '%s\n' "${CHECKOV_REQUIREMENTS[@]}")"
+  [[ -f "$STAMPS/checkov" ]] && have="$(cat "$STAMPS/checkov")"
+  if [[ "$have" == "$want" ]] && checkov_works; then
+    log "checkov: $CHECKOV_VERSION already installed"
+    return 0
+  fi
+  if ! "$CHECKOV_VENV/bin/python" -c '' 2>/dev/null; then
+    log "checkov: creating $CHECKOV_VENV"
+    rm -rf "$CHECKOV_VENV"
+    "$PYTHON" -m venv "$CHECKOV_VENV" || die "python3 -m venv $CHECKOV_VENV failed"
+  fi
+  log "checkov: installing checkov==$CHECKOV_VERSION and its ${#CHECKOV_REQUIREMENTS[@]} pinned packages"
+  "$CHECKOV_VENV/bin/pip" install -q --disable-pip-version-check --no-input --no-deps "${CHECKOV_REQUIREMENTS[@]}" \
+    || die "pip install checkov into $CHECKOV_VENV failed"
+  "$CHECKOV_VENV/bin/pip" check >/dev/null || die "checkov's pinned packages are inconsistent: $("$CHECKOV_VENV/bin/pip" check)"
+  checkov_works || die "checkov --version is '$("$CHECKOV_VENV/bin/checkov" --version 2>&1 | tail -1)', expected $CHECKOV_VERSION"
+  echo "$want" >"$STAMPS/checkov"
+}
+
 # ---- 6. kube-validate self-test ------------------------------------------------
 kube_validate_selftest() {
   [[ -f "$KUBE_VALIDATE_PY" ]] || die "$KUBE_VALIDATE_PY missing"
@@ -393,6 +522,7 @@ write_env() {
     printf 'export PROMTOOL=%q\n' "$(command -v promtool)"
     printf 'export POSTGRES_EXPORTER=%q\n' "$(command -v prometheus-postgres-exporter)"
     printf 'export REDIS_SERVER=%q\n' "$(command -v redis-server)"
+    printf 'export CHECKOV=%q\n' "$CHECKOV_VENV/bin/checkov"
     # Prepend once, even when sourced repeatedly.
     printf 'for __d in %q %q; do case ":$PATH:" in *":$__d:"*) ;; *) PATH="$__d:$PATH" ;; esac; done\n' "$PG_BIN" "$BIN"
     echo 'unset __d; export PATH'
@@ -407,6 +537,7 @@ install_helm
 ensure_test_user
 install_postgres
 install_apt_tools
+install_checkov
 kube_validate_selftest
 write_env
 log "done; now: . $TOOLS/env.sh"

@@ -111,6 +111,11 @@ pub const DOCS: &[(&str, Needs, &str)] = &[
         include_str!("../docs/backup-restore.md"),
     ),
     (
+        "docs/security.md",
+        Needs::Postgresql,
+        include_str!("../docs/security.md"),
+    ),
+    (
         "docs/runbooks.md",
         Needs::Rules,
         include_str!("../docs/runbooks.md"),

@@ -5,6 +5,8 @@
 //! comment generator) can walk. `format` annotations are dropped because every format is
 //! enforced by a `pattern` and validators disagree on unknown format names.
 
+use std::sync::OnceLock;
+
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
@@ -12,6 +14,13 @@ use crate::profile::Profile;
 
 /// Schema of a whole profile: its `profile` section plus every value, components optional.
 pub fn profile_schema() -> Value {
+    // Generated once per process: `render` needs it twice (validation, then the chart's
+    // values.schema.json), and generating it costs more than cloning it.
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(generate_profile_schema).clone()
+}
+
+fn generate_profile_schema() -> Value {
     let generator = SchemaSettings::draft07()
         .with(|s| s.inline_subschemas = true)
         .into_generator();

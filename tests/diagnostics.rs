@@ -73,5 +73,8 @@ fn set_argument_errors_name_the_argument() {
 
 #[test]
 fn invalid_label_key_is_named_as_such() {
-    insta::assert_snapshot!(diagnose("app:\n  nodeSelector:\n    \"bad key!\": ssd\n", &[]));
+    insta::assert_snapshot!(diagnose(
+        "app:\n  nodeSelector:\n    \"bad key!\": ssd\n",
+        &[]
+    ));
 }

@@ -33,7 +33,12 @@ fn all_addons(profile: &str) -> Vec<&'static str> {
         "metrics.serviceMonitor.enabled=true",
     ];
     if profile == "standard" {
-        args.extend(["--set", "metrics.prometheusRule.enabled=true"]);
+        args.extend([
+            "--set",
+            "metrics.prometheusRule.enabled=true",
+            "--set",
+            "postgresql.tls.enabled=true",
+        ]);
     }
     args
 }

@@ -6,15 +6,14 @@
 //! time, the monitoring add-ons, the Pod Security label, and the loud warnings for each
 //! risky setting, present exactly when the setting is. Golden copies of the full text are
 //! kept as insta snapshots. Also: every object the NOTES name exists in the rendered
-//! chart, and every pod meets the "restricted" Pod Security Standard that the NOTES invite
-//! the installer to enforce.
+//! chart. (That every pod meets the "restricted" Pod Security Standard the NOTES invite
+//! the installer to enforce is tests/security.rs's.)
 
 mod common;
 
 use std::process::Command;
 
 use common::{chart_dir, helm_template, run_ok, tool, yaml_docs};
-use serde_json::Value;
 
 /// The NOTES of `helm install ah <chart> -n alerts --dry-run=client <args>`.
 fn notes(profile: &str, args: &[&str]) -> String {
@@ -264,127 +263,6 @@ fn every_object_the_notes_name_exists() {
             && d["metadata"]["name"] == "ah-alert-history-data"),
         "lite NOTES name PVC ah-alert-history-data"
     );
-}
-
-/// Volume types the "restricted" Pod Security Standard allows.
-const ALLOWED_VOLUMES: &[&str] = &[
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
-];
-
-/// Problems of one pod spec against the "restricted" Pod Security Standard (v1.27+).
-fn restricted_violations(spec: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    let pod = &spec["securityContext"];
-    for field in ["hostNetwork", "hostPID", "hostIPC"] {
-        if spec[field] == true {
-            out.push(field.to_string());
-        }
-    }
-    for volume in spec["volumes"].as_array().into_iter().flatten() {
-        for key in volume.as_object().unwrap().keys().filter(|k| *k != "name") {
-            if !ALLOWED_VOLUMES.contains(&key.as_str()) {
-                out.push(format!("volume type {key}"));
-            }
-        }
-    }
-    if pod["runAsUser"] == 0 {
-        out.push("pod runAsUser 0".into());
-    }
-    let containers = spec["initContainers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .chain(spec["containers"].as_array().expect("containers"));
-    for c in containers {
-        let name = c["name"].as_str().unwrap_or("?");
-        let sc = &c["securityContext"];
-        let inherited = |key: &str| {
-            if sc[key].is_null() {
-                pod[key].clone()
-            } else {
-                sc[key].clone()
-            }
-        };
-        if sc["allowPrivilegeEscalation"] != false {
-            out.push(format!("{name}: allowPrivilegeEscalation is not false"));
-        }
-        if sc["privileged"] == true {
-            out.push(format!("{name}: privileged"));
-        }
-        let drops = sc["capabilities"]["drop"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if !drops.iter().any(|d| d == "ALL") {
-            out.push(format!("{name}: capabilities do not drop ALL"));
-        }
-        for add in sc["capabilities"]["add"].as_array().into_iter().flatten() {
-            if add != "NET_BIND_SERVICE" {
-                out.push(format!("{name}: adds capability {add}"));
-            }
-        }
-        if inherited("runAsNonRoot") != true {
-            out.push(format!("{name}: runAsNonRoot is not true"));
-        }
-        if inherited("runAsUser") == 0 {
-            out.push(format!("{name}: runAsUser 0"));
-        }
-        let seccomp = inherited("seccompProfile");
-        if !matches!(
-            seccomp["type"].as_str(),
-            Some("RuntimeDefault" | "Localhost")
-        ) {
-            out.push(format!("{name}: seccompProfile is {seccomp}"));
-        }
-        for port in c["ports"].as_array().into_iter().flatten() {
-            if port.get("hostPort").is_some() {
-                out.push(format!("{name}: hostPort"));
-            }
-        }
-    }
-    out
-}
-
-#[test]
-fn every_pod_meets_the_restricted_pod_security_standard_the_notes_recommend() {
-    for profile in ["standard", "lite"] {
-        let ci = chart_dir(profile).join(format!("ci/{profile}-values.yaml"));
-        let docs = yaml_docs(&helm_template(
-            &chart_dir(profile),
-            &["-f", ci.to_str().unwrap()],
-        ));
-        let mut pods = 0;
-        for doc in &docs {
-            let spec = match doc["kind"].as_str() {
-                Some("Pod") => &doc["spec"],
-                Some("Deployment" | "StatefulSet" | "Job" | "DaemonSet") => {
-                    &doc["spec"]["template"]["spec"]
-                }
-                Some("CronJob") => &doc["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-                _ => continue,
-            };
-            pods += 1;
-            let problems = restricted_violations(spec);
-            assert!(
-                problems.is_empty(),
-                "{profile}: {} {} breaks Pod Security \"restricted\": {problems:?}",
-                doc["kind"],
-                doc["metadata"]["name"]
-            );
-        }
-        let expected = if profile == "standard" { 6 } else { 2 };
-        assert!(
-            pods >= expected,
-            "{profile}: only {pods} pod templates checked"
-        );
-    }
 }
 
 #[test]

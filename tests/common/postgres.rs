@@ -11,9 +11,11 @@
 //!   sandbox, keyed by the volume's *source*: the same PersistentVolumeClaim mounted by two
 //!   pods (PostgreSQL's `/backup` and the backup job's `/backup`) is the same directory,
 //!   ConfigMap volumes hold the rendered ConfigMap's files (or its `items`), emptyDirs are
-//!   empty. Container paths in the rendered files, arguments and environment values are
-//!   rewritten to those directories ([`ContainerFs::map_text`]). `/tmp` and `/dev/shm`
-//!   exist on the host and stay as they are.
+//!   empty, and so are Secret volumes (the Secrets they mount are the installer's, not in
+//!   the chart: the test writes their files). Container paths in the rendered files,
+//!   arguments and environment values are rewritten to those directories
+//!   ([`ContainerFs::map_text`]). `/tmp` and `/dev/shm` exist on the host and stay as they
+//!   are.
 //! - **Network.** Servers listen on 127.0.0.1 only, on a free port: `-c port=<free>
 //!   -c listen_addresses=127.0.0.1` after the container's own arguments
 //!   ([`Cluster::server_command`] says why). Service host names become 127.0.0.1 and port
@@ -541,6 +543,13 @@ impl ContainerFs {
                     }
                     dir
                 }
+                // A Secret the installer provides (e.g. postgresql.tls.secretName) is not in
+                // the chart: its directory starts empty, and the test puts the files there
+                // with the owner and mode the kubelet would give them.
+                Some(v) if v.get("secret").is_some() => sandbox.mkdir(&format!(
+                    "volumes/secret-{}",
+                    v["secret"]["secretName"].as_str().expect("secretName")
+                )),
                 Some(v) => panic!("volume {vol} of {kind} *{suffix}: unsupported source {v}"),
                 None => {
                     // A StatefulSet's volumeClaimTemplate: claim <template>-<pod>.
