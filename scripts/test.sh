@@ -13,4 +13,4 @@ cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 # The benchmarks are not run here (docs/performance.md), only kept compiling.
 cargo bench --locked --no-run --bench '*'
-cargo test --locked
+cargo test --locked --no-fail-fast
