@@ -8,7 +8,10 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{chart_dir, helm_template, repo, run_ok, tool, yaml_docs};
+use common::{
+    all_addons, chart_dir, helm_template, kube_validate, kube_versions, repo, run_ok, tool,
+    yaml_docs,
+};
 use serde_json::Value;
 
 const PROFILES: [&str; 2] = ["standard", "lite"];
@@ -20,27 +23,6 @@ fn values_file(profile: &str) -> PathBuf {
         _ => "lite-small-team.yaml",
     };
     repo().join("tests/values").join(name)
-}
-
-/// Arguments that switch on every optional add-on of a profile's chart.
-fn all_addons(profile: &str) -> Vec<&'static str> {
-    let mut args = vec![
-        "--set",
-        "ingress.enabled=true",
-        "--set",
-        "ingress.tls.enabled=true",
-        "--set",
-        "metrics.serviceMonitor.enabled=true",
-    ];
-    if profile == "standard" {
-        args.extend([
-            "--set",
-            "metrics.prometheusRule.enabled=true",
-            "--set",
-            "postgresql.tls.enabled=true",
-        ]);
-    }
-    args
 }
 
 #[test]
@@ -109,39 +91,6 @@ fn non_default_values_reach_the_rendered_manifests() {
     }
 }
 
-/// Kubernetes versions to validate against: the oldest supported and the newest shipped.
-fn kube_versions() -> Vec<String> {
-    let out = run_ok(
-        Command::new(kube_python())
-            .arg(kube_validate())
-            .arg("--list-versions"),
-    );
-    let newest = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|l| {
-            let (major, minor) = l.trim().split_once('.')?;
-            Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?))
-        })
-        .max()
-        .expect("the validator ships at least one Kubernetes version");
-    vec!["1.27".to_string(), format!("{}.{}", newest.0, newest.1)]
-}
-
-fn kube_python() -> PathBuf {
-    let python = repo().join(".tools/venv/bin/python");
-    assert!(
-        python.is_file(),
-        "{} missing; run scripts/test.sh, which installs it",
-        python.display()
-    );
-    python
-}
-
-fn kube_validate() -> PathBuf {
-    repo().join("scripts/kube-validate.py")
-}
-
 #[test]
 fn every_manifest_passes_strict_kubernetes_schema_validation_on_1_27_and_newest() {
     let dir = tempfile::tempdir().unwrap();
@@ -157,8 +106,7 @@ fn every_manifest_passes_strict_kubernetes_schema_validation_on_1_27_and_newest(
             let file = dir.path().join(format!("{profile}.yaml"));
             std::fs::write(&file, &manifests).unwrap();
             for version in kube_versions() {
-                let out = Command::new(kube_python())
-                    .arg(kube_validate())
+                let out = kube_validate()
                     .args(["--kube-version", &version])
                     .arg(&file)
                     .output()

@@ -11,7 +11,9 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{chart_dir, helm_template, repo, run_ok, tool, yaml_docs};
+use common::{
+    chart_dir, helm_template, kube_validate, kube_versions, repo, run_ok, tool, yaml_docs,
+};
 use serde_json::Value;
 
 const PROFILES: [&str; 2] = ["standard", "lite"];
@@ -137,33 +139,8 @@ fn every_ci_value_differs_from_the_charts_default() {
     }
 }
 
-/// The newest Kubernetes version the offline validator ships schemas for.
-fn newest_kube_version(python: &PathBuf) -> String {
-    let out = run_ok(
-        Command::new(python)
-            .arg(repo().join("scripts/kube-validate.py"))
-            .arg("--list-versions"),
-    );
-    let (major, minor) = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|l| {
-            let (major, minor) = l.trim().split_once('.')?;
-            Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?))
-        })
-        .max()
-        .expect("the validator ships at least one Kubernetes version");
-    format!("{major}.{minor}")
-}
-
 #[test]
 fn manifests_with_the_ci_values_pass_strict_kubernetes_schema_validation() {
-    let python = repo().join(".tools/venv/bin/python");
-    assert!(
-        python.is_file(),
-        "{} missing; run scripts/test.sh, which installs it",
-        python.display()
-    );
     let dir = tempfile::tempdir().unwrap();
     for profile in PROFILES {
         let manifests = helm_template(
@@ -172,9 +149,8 @@ fn manifests_with_the_ci_values_pass_strict_kubernetes_schema_validation() {
         );
         let file = dir.path().join(format!("{profile}.yaml"));
         std::fs::write(&file, manifests).unwrap();
-        for version in ["1.27".to_string(), newest_kube_version(&python)] {
-            let out = Command::new(&python)
-                .arg(repo().join("scripts/kube-validate.py"))
+        for version in kube_versions() {
+            let out = kube_validate()
                 .args(["--kube-version", &version])
                 .arg(&file)
                 .output()

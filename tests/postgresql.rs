@@ -25,15 +25,9 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use postgres::{
-    APP_DB, Cluster, as_user, custom_queries, env_get, env_set, exporter_run, kube_expand,
-    output_text, path_env, problem_lines, sample_names,
+    APP_DB, APP_FROM_LOOPBACK, APP_USER, Cluster, as_user, custom_queries, env_get, env_set,
+    exporter_run, kube_expand, output_text, path_env, problem_lines, sample_names, try_sql,
 };
-
-/// Lets the app user in from 127.0.0.1 (the tests' client address): an allowed value of
-/// `postgresql.hba.appCidrs`, standing in for the pod network the app connects from.
-const APP_FROM_LOOPBACK: &[&str] = &["--set", "postgresql.hba.appCidrs={127.0.0.0/8}"];
-
-const APP_USER: &str = "alert_history";
 
 /// Log lines that must never appear when the configuration is right.
 const BAD_LOG: &[&str] = &[
@@ -208,18 +202,6 @@ fn generated_config_starts_postgresql_16_with_every_tuned_setting_and_a_clean_lo
         log.contains("database system is ready to accept connections"),
         "{log}"
     );
-}
-
-/// Connects as `user` with `password` to `db` and runs `sql`; the combined output and
-/// whether it succeeded.
-fn try_sql(c: &Cluster, user: &str, password: &str, db: &str, sql: &str) -> (bool, String) {
-    let out = c
-        .psql_as(user, password, db)
-        .arg("-c")
-        .arg(sql)
-        .output()
-        .expect("run psql");
-    (out.status.success(), output_text(&out))
 }
 
 /// init.sql, taken from the ConfigMap and run the way the image's entrypoint runs

@@ -13,22 +13,10 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use postgres::{APP_DB, ChildGuard, Cluster, env_set, output_text, wait_for};
-
-const APP_USER: &str = "alert_history";
-
-/// Lets the app user in from 127.0.0.1, standing in for the pod network.
-const APP_FROM_LOOPBACK: &[&str] = &["--set", "postgresql.hba.appCidrs={127.0.0.0/8}"];
-
-fn try_sql(c: &Cluster, user: &str, password: &str, db: &str, sql: &str) -> (bool, String) {
-    let out = c
-        .psql_as(user, password, db)
-        .arg("-c")
-        .arg(sql)
-        .output()
-        .expect("run psql");
-    (out.status.success(), output_text(&out))
-}
+use postgres::{
+    APP_DB, APP_FROM_LOOPBACK, APP_USER, ChildGuard, Cluster, env_set, output_text, try_sql,
+    wait_for,
+};
 
 /// The server's own reading of the rendered pg_hba.conf (`pg_hba_file_rules`): no rule
 /// has an error; every network rule (`host`, `hostssl`, ...) authenticates with

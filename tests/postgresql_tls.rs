@@ -21,10 +21,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use postgres::{APP_DB, Cluster, env_get, output_text, run_as};
+use postgres::{APP_DB, APP_USER, Cluster, env_get, output_text, run_as};
 use serde_json::Value;
-
-const APP_USER: &str = "alert_history";
 
 /// TLS on, and the app user let in from the tests' client address 127.0.0.1 (standing in
 /// for the pod network, as in tests/postgresql.rs).

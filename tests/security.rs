@@ -26,35 +26,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{chart_dir, helm_template, repo, tool, tools_env, yaml_docs};
+use common::{all_addons, chart_dir, helm_template, repo, tool, tools_env, yaml_docs};
 use serde_json::Value;
 
 const PROFILES: [&str; 2] = ["standard", "lite"];
-
-/// `helm template` arguments that switch on every optional add-on of a profile's chart.
-fn all_addons(profile: &str) -> Vec<&'static str> {
-    let mut args = vec![
-        "--set",
-        "ingress.enabled=true",
-        "--set",
-        "ingress.tls.enabled=true",
-        "--set",
-        "metrics.serviceMonitor.enabled=true",
-        "--set",
-        "metrics.grafanaDashboards.enabled=true",
-    ];
-    if profile == "standard" {
-        args.extend([
-            "--set",
-            "metrics.prometheusRule.enabled=true",
-            "--set",
-            "postgresql.tls.enabled=true",
-            "--set",
-            "networkPolicy.extraDatabaseClientCidrs={10.250.0.0/16}",
-        ]);
-    }
-    args
-}
 
 /// The renders the chart-wide checks look at: `(label, manifests)` for both profiles with
 /// the defaults and with every add-on.

@@ -183,3 +183,58 @@ pub fn free_port() -> u16 {
         .expect("a free port on 127.0.0.1")
         .port()
 }
+
+/// `helm template` arguments that switch on every optional add-on of a profile's chart.
+pub fn all_addons(profile: &str) -> Vec<&'static str> {
+    let mut args = vec![
+        "--set",
+        "ingress.enabled=true",
+        "--set",
+        "ingress.tls.enabled=true",
+        "--set",
+        "metrics.serviceMonitor.enabled=true",
+        "--set",
+        "metrics.grafanaDashboards.enabled=true",
+    ];
+    if profile == "standard" {
+        args.extend([
+            "--set",
+            "metrics.prometheusRule.enabled=true",
+            "--set",
+            "postgresql.tls.enabled=true",
+            "--set",
+            "networkPolicy.extraDatabaseClientCidrs={10.250.0.0/16}",
+        ]);
+    }
+    args
+}
+
+/// The offline Kubernetes schema validator (`scripts/kube-validate.py` in the venv that
+/// `scripts/install-tools.sh` makes), with the given arguments.
+pub fn kube_validate() -> Command {
+    let python = repo().join(".tools/venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} missing; run scripts/test.sh, which installs it",
+        python.display()
+    );
+    let mut cmd = Command::new(python);
+    cmd.arg(repo().join("scripts/kube-validate.py"));
+    cmd
+}
+
+/// Kubernetes versions to validate against: the oldest the chart supports (1.27) and the
+/// newest the validator ships schemas for.
+pub fn kube_versions() -> Vec<String> {
+    let out = run_ok(kube_validate().arg("--list-versions"));
+    let (major, minor) = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let (major, minor) = l.trim().split_once('.')?;
+            Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?))
+        })
+        .max()
+        .expect("the validator ships at least one Kubernetes version");
+    vec!["1.27".to_string(), format!("{major}.{minor}")]
+}

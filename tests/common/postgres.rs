@@ -1281,3 +1281,22 @@ pub fn sample_names(metrics: &str) -> BTreeSet<String> {
         .map(|l| l.split(['{', ' ']).next().unwrap_or("").to_string())
         .collect()
 }
+
+/// The app user of the default values (`postgresql.auth.username`).
+pub const APP_USER: &str = "alert_history";
+
+/// Lets the app user in from 127.0.0.1 (the tests' client address): an allowed value of
+/// `postgresql.hba.appCidrs`, standing in for the pod network the app connects from.
+pub const APP_FROM_LOOPBACK: &[&str] = &["--set", "postgresql.hba.appCidrs={127.0.0.0/8}"];
+
+/// Connects as `user` with `password` to `db` and runs `sql`; whether it succeeded, and
+/// the combined output.
+pub fn try_sql(c: &Cluster, user: &str, password: &str, db: &str, sql: &str) -> (bool, String) {
+    let out = c
+        .psql_as(user, password, db)
+        .arg("-c")
+        .arg(sql)
+        .output()
+        .expect("run psql");
+    (out.status.success(), output_text(&out))
+}
