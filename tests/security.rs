@@ -26,7 +26,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{all_addons, chart_dir, helm_template, repo, tool, tools_env, yaml_docs};
+use common::{
+    all_addons, base64_decode, chart_dir, helm_template, repo, tool, tools_env, yaml_docs,
+};
 use serde_json::Value;
 
 const PROFILES: [&str; 2] = ["standard", "lite"];
@@ -532,29 +534,6 @@ fn secrets(docs: &[Value]) -> BTreeMap<String, BTreeMap<String, String>> {
             )
         })
         .collect()
-}
-
-fn base64_decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("invalid base64 character {:?}", c as char),
-        }
-    };
-    let bytes: Vec<u8> = s.bytes().filter(|c| *c != b'=').collect();
-    let mut out = Vec::new();
-    for chunk in bytes.chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, c)| acc | (val(*c) << (18 - 6 * i)));
-        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
-    }
-    out
 }
 
 /// Whether an environment variable name says it holds a credential.

@@ -238,3 +238,31 @@ pub fn kube_versions() -> Vec<String> {
         .expect("the validator ships at least one Kubernetes version");
     vec!["1.27".to_string(), format!("{major}.{minor}")]
 }
+
+/// Standard base64 (with or without padding).
+pub fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("invalid base64 character {:?}", c as char),
+        }
+    };
+    let bytes: Vec<u8> = s
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+        .collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, c)| acc | (val(*c) << (18 - 6 * i)));
+        let full = n.to_be_bytes();
+        out.extend_from_slice(&full[1..chunk.len()]);
+    }
+    out
+}
