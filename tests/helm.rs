@@ -9,8 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::{
-    all_addons, chart_dir, helm_template, kube_validate, kube_versions, repo, run_ok, tool,
-    yaml_docs,
+    all_addons, assert_kube_valid, chart_dir, helm_template, repo, run_ok, tool, yaml_docs,
 };
 use serde_json::Value;
 
@@ -93,7 +92,6 @@ fn non_default_values_reach_the_rendered_manifests() {
 
 #[test]
 fn every_manifest_passes_strict_kubernetes_schema_validation_on_1_27_and_newest() {
-    let dir = tempfile::tempdir().unwrap();
     for profile in PROFILES {
         let mut args = all_addons(profile);
         let values = values_file(profile);
@@ -103,22 +101,7 @@ fn every_manifest_passes_strict_kubernetes_schema_validation_on_1_27_and_newest(
         ] {
             args.extend(extra.iter().copied());
             let manifests = helm_template(&chart_dir(profile), &args);
-            let file = dir.path().join(format!("{profile}.yaml"));
-            std::fs::write(&file, &manifests).unwrap();
-            for version in kube_versions() {
-                let out = kube_validate()
-                    .args(["--kube-version", &version])
-                    .arg(&file)
-                    .output()
-                    .unwrap();
-                let stdout = String::from_utf8_lossy(&out.stdout);
-                let summary: Value =
-                    serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
-                assert!(
-                    out.status.success(),
-                    "{profile} ({label}) fails Kubernetes {version} validation:\n{stdout}{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+            for summary in assert_kube_valid(&manifests, &format!("{profile} ({label})")) {
                 assert!(
                     summary["validated"].as_u64().unwrap() > 3,
                     "{profile}: too few objects validated: {summary}"

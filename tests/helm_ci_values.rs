@@ -11,9 +11,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{
-    chart_dir, helm_template, kube_validate, kube_versions, repo, run_ok, tool, yaml_docs,
-};
+use common::{assert_kube_valid, chart_dir, helm_template, repo, run_ok, tool, yaml_docs};
 use serde_json::Value;
 
 const PROFILES: [&str; 2] = ["standard", "lite"];
@@ -141,27 +139,12 @@ fn every_ci_value_differs_from_the_charts_default() {
 
 #[test]
 fn manifests_with_the_ci_values_pass_strict_kubernetes_schema_validation() {
-    let dir = tempfile::tempdir().unwrap();
     for profile in PROFILES {
         let manifests = helm_template(
             &chart_dir(profile),
             &["-f", ci_file(profile).to_str().unwrap()],
         );
-        let file = dir.path().join(format!("{profile}.yaml"));
-        std::fs::write(&file, manifests).unwrap();
-        for version in kube_versions() {
-            let out = kube_validate()
-                .args(["--kube-version", &version])
-                .arg(&file)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{profile} with ci values fails Kubernetes {version} validation:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        assert_kube_valid(&manifests, &format!("{profile} with ci values"));
     }
 }
 

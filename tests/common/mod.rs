@@ -266,3 +266,28 @@ pub fn base64_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+/// Validates rendered manifests strictly against every version of [`kube_versions`],
+/// asserting success, and returns the validator's JSON summary for each version.
+pub fn assert_kube_valid(manifests: &str, what: &str) -> Vec<serde_json::Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("manifests.yaml");
+    fs::write(&file, manifests).unwrap();
+    kube_versions()
+        .into_iter()
+        .map(|version| {
+            let out = kube_validate()
+                .args(["--kube-version", &version])
+                .arg(&file)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{what} fails Kubernetes {version} validation:\n{stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap()
+        })
+        .collect()
+}
