@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use postgres::{
     APP_DB, Cluster, ContainerFs, Rendered, as_user, env_get, env_set, epoch_now, output_text,
-    path_env, wait_for,
+    output_with_stdin, path_env, wait_for,
 };
 use serde_json::Value;
 
@@ -878,22 +878,10 @@ fn rpo_under_steady_writes_is_bounded_by_archive_timeout_plus_the_copy() {
              SELECT pg_sleep(0.2);\n",
         );
     }
-    let mut psql = c
-        .psql_as("postgres", &c.superuser_password(), "postgres")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("psql");
-    {
-        use std::io::Write as _;
-        psql.stdin
-            .take()
-            .expect("stdin")
-            .write_all(load.as_bytes())
-            .expect("load");
-    }
-    let out = psql.wait_with_output().expect("load finished");
+    let out = output_with_stdin(
+        &mut c.psql_as("postgres", &c.superuser_password(), "postgres"),
+        &load,
+    );
     assert!(out.status.success(), "{}", output_text(&out));
     let commits: Vec<(String, f64)> = String::from_utf8_lossy(&out.stdout)
         .lines()

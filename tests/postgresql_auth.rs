@@ -14,8 +14,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use postgres::{
-    APP_DB, APP_FROM_LOOPBACK, APP_USER, ChildGuard, Cluster, env_set, output_text, try_sql,
-    wait_for,
+    APP_DB, APP_FROM_LOOPBACK, APP_USER, ChildGuard, Cluster, env_set, output_text,
+    output_with_stdin, try_sql, wait_for,
 };
 
 /// The server's own reading of the rendered pg_hba.conf (`pg_hba_file_rules`): no rule
@@ -226,20 +226,11 @@ fn rotated_passwords_take_effect_by_rerunning_init_sql() {
 
     // Superuser: the documented command, the new password from the environment.
     let old_super = c.superuser_password();
-    let mut psql = c
-        .psql_as("postgres", &old_super, "postgres")
-        .args(["-v", "pw=rotated-super-Pw4"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("psql");
-    psql.stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"ALTER ROLE postgres PASSWORD :'pw';\n")
-        .expect("write");
-    let out = psql.wait_with_output().expect("psql");
+    let out = output_with_stdin(
+        c.psql_as("postgres", &old_super, "postgres")
+            .args(["-v", "pw=rotated-super-Pw4"]),
+        "ALTER ROLE postgres PASSWORD :'pw';\n",
+    );
     assert!(out.status.success(), "{}", output_text(&out));
     let (ok, text) = try_sql(&c, "postgres", "rotated-super-Pw4", "postgres", "SELECT 1");
     assert!(ok, "{text}");

@@ -1272,3 +1272,21 @@ pub fn try_sql(c: &Cluster, user: &str, password: &str, db: &str, sql: &str) -> 
         .expect("run psql");
     (out.status.success(), output_text(&out))
 }
+
+/// Runs `cmd` to completion with `input` on its stdin (e.g. a psql script that uses
+/// `-v` variables, which `-c` does not expand); its output.
+pub fn output_with_stdin(cmd: &mut Command, input: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write to stdin");
+    child.wait_with_output().expect("wait for the command")
+}
