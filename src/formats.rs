@@ -28,6 +28,12 @@ macro_rules! string_format {
             }
         }
 
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
         impl JsonSchema for $name {
             fn schema_name() -> Cow<'static, str> {
                 stringify!($name).into()
@@ -54,6 +60,14 @@ string_format!(
     title: "Kubernetes memory quantity",
     pattern: "^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?$",
     examples: ["512Mi", "2Gi", "10Gi"]
+);
+
+string_format!(
+    /// A Kubernetes memory quantity, or empty for "none".
+    OptionalMemoryQuantity,
+    title: "Kubernetes memory quantity or empty",
+    pattern: "^([1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?)?$",
+    examples: ["", "1Gi"]
 );
 
 string_format!(
@@ -213,6 +227,13 @@ impl MemoryQuantity {
             .parse::<u64>()
             .unwrap_or(u64::MAX)
             .saturating_mul(factor)
+    }
+}
+
+impl OptionalMemoryQuantity {
+    /// Size in bytes, `None` when empty.
+    pub fn bytes(&self) -> Option<u64> {
+        (!self.0.is_empty()).then(|| MemoryQuantity(self.0.clone()).bytes())
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! The pipeline: `source` reads the profile and overrides into one tree, `validate` checks
 //! it against the schema from `schema` (generated from the types in `profile`) and semantic
-//! rules, `render` produces every chart file in memory (with `values` writing values.yaml),
-//! and `chart` writes the result atomically or diffs it with the chart on disk.
+//! rules, `tuning` derives the PostgreSQL memory settings the profile leaves unset, `render`
+//! produces every chart file in memory (with `values` writing values.yaml), and `chart`
+//! writes the result atomically or diffs it with the chart on disk.
 
 pub mod chart;
 pub mod cli;
@@ -12,5 +13,6 @@ pub mod profile;
 pub mod render;
 pub mod schema;
 pub mod source;
+pub mod tuning;
 pub mod validate;
 pub mod values;

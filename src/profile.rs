@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::formats::{
     Cidr, CpuQuantity, CronSchedule, Hostname, HttpPath, ImageRepository, ImageTag, K8sName,
-    LabelKey, LabelValue, MemoryQuantity, OptionalK8sName, PgDuration, PgIdentifier, PgSize,
-    PromDuration, TimeZone, Url,
+    LabelKey, LabelValue, MemoryQuantity, OptionalK8sName, OptionalMemoryQuantity, PgDuration,
+    PgIdentifier, PgSize, PromDuration, TimeZone, Url,
 };
 
 /// A deployment profile: what the chart contains and the defaults of its values.
@@ -422,16 +422,21 @@ pub struct PostgresqlConfig {
     /// superuser_reserved_connections, kept free for administrators.
     #[schemars(range(min = 1, max = 100))]
     pub superuser_reserved_connections: u32,
-    /// shared_buffers, about 25 % of the memory limit.
-    pub shared_buffers: PgSize,
-    /// effective_cache_size, about 75 % of the memory limit.
-    pub effective_cache_size: PgSize,
-    /// work_mem per sort or hash operation.
-    pub work_mem: PgSize,
-    /// maintenance_work_mem for VACUUM and CREATE INDEX.
-    pub maintenance_work_mem: PgSize,
-    /// wal_buffers.
-    pub wal_buffers: PgSize,
+    /// shared_buffers; unset in a profile: 25 % of the memory limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_buffers: Option<PgSize>,
+    /// effective_cache_size, the planner's estimate of the cache; unset in a profile: 75 % of the memory limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_cache_size: Option<PgSize>,
+    /// work_mem per sort or hash operation; unset in a profile: half of the memory the other settings leave, per backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_mem: Option<PgSize>,
+    /// maintenance_work_mem for VACUUM and CREATE INDEX; unset in a profile: 1/16 of the memory limit, at most 2GB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_work_mem: Option<PgSize>,
+    /// wal_buffers; unset in a profile: 1/32 of shared_buffers, between 64kB and 16MB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_buffers: Option<PgSize>,
     /// min_wal_size.
     pub min_wal_size: PgSize,
     /// max_wal_size.
@@ -459,8 +464,9 @@ pub struct PostgresqlConfig {
     pub max_wal_senders: u32,
     /// wal_keep_size.
     pub wal_keep_size: PgSize,
-    /// huge_pages; `off` unless the pod requests hugepages resources.
-    pub huge_pages: HugePages,
+    /// huge_pages; unset in a profile: `try` when postgresql.hugepages2Mi requests huge pages, else `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub huge_pages: Option<HugePages>,
 }
 
 /// pg_hba.conf access rules.
@@ -575,8 +581,14 @@ pub struct Postgresql {
     pub image: Image,
     /// Database, user and credentials.
     pub auth: PostgresqlAuth,
-    /// Resources of the PostgreSQL container.
+    /// Resources of the PostgreSQL container; the memory limit sizes the memory settings a profile leaves unset.
     pub resources: Resources,
+    /// 2 MiB huge pages the PostgreSQL container requests (and is limited to) for its shared memory, e.g. `1Gi`; empty: none.
+    #[serde(rename = "hugepages2Mi")]
+    pub hugepages_2mi: OptionalMemoryQuantity,
+    /// Size of /dev/shm, the memory-backed volume of parallel queries' shared memory; unset in a profile: enough for 8 parallel hashes of work_mem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<MemoryQuantity>,
     /// Data volume.
     pub persistence: Persistence,
     /// postgresql.conf settings.

@@ -13,7 +13,7 @@ use serde_json::Value;
 use tera::{Context, Delimiters, Tera};
 
 use crate::profile::{Components, Profile};
-use crate::{schema, validate, values};
+use crate::{schema, tuning, validate, values};
 
 /// Which component a chart file belongs to; the file exists only in charts that have it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +213,8 @@ pub fn chart_values(profile: &Profile) -> Value {
 
 /// Renders every file of the chart, keyed by path inside the chart directory.
 pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
+    let (profile, derived) = tuning::tuned(profile);
+    let profile = &profile;
     let components = profile.components();
     let values = chart_values(profile);
     let chart_schema = schema::chart_values_schema(&values);
@@ -276,7 +278,7 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
         "values.yaml".into(),
         format!(
             "# {header_text}\n\n{}",
-            values::to_yaml(&values, &chart_schema)
+            values::to_yaml(&values, &chart_schema, &derived)
         ),
     );
     let mut schema_doc = chart_schema.clone();

@@ -6,10 +6,10 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::formats::{Cidr, PromDuration};
-use crate::profile::{Postgresql, Profile, Resources};
-use crate::schema;
+use crate::formats::{Cidr, PgSize, PromDuration};
+use crate::profile::{HugePages, Postgresql, Profile, Resources};
 use crate::source::{KeyPath, Merged, Origin, dotted};
+use crate::{schema, tuning};
 
 /// One thing wrong with the input, located as precisely as the input allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -448,16 +448,7 @@ fn postgresql(p: &Profile, pg: &Postgresql, found: &mut Found) {
             ),
         );
     }
-    if cfg.shared_buffers.kilobytes() >= pg.resources.limits.memory.bytes() / 1024 {
-        found.fail(
-            "postgresql.config.sharedBuffers",
-            format!(
-                "`{}` does not fit the memory limit `{}` (about 25 % of the limit is usual)",
-                cfg.shared_buffers.as_str(),
-                pg.resources.limits.memory.as_str()
-            ),
-        );
-    }
+    memory(pg, found);
     if pg.alerts.high_connections_percent >= pg.alerts.too_many_connections_percent {
         found.fail(
             "postgresql.alerts.highConnectionsPercent",
@@ -466,6 +457,67 @@ fn postgresql(p: &Profile, pg: &Postgresql, found: &mut Found) {
                 pg.alerts.high_connections_percent, pg.alerts.too_many_connections_percent
             ),
         );
+    }
+}
+
+/// The memory settings, explicit or derived, against the container's memory limit.
+fn memory(pg: &Postgresql, found: &mut Found) {
+    let tuned = tuning::tuned_postgresql(pg);
+    let cfg = &tuned.config;
+    let size = |s: &Option<PgSize>| s.clone().expect("tuned");
+    let (sb, wal, mwm, wm) = (
+        size(&cfg.shared_buffers),
+        size(&cfg.wal_buffers),
+        size(&cfg.maintenance_work_mem),
+        size(&cfg.work_mem),
+    );
+    let limit = &pg.resources.limits.memory;
+    let limit_kb = limit.bytes() / 1024;
+    if sb.kilobytes() >= limit_kb {
+        found.fail(
+            "postgresql.config.sharedBuffers",
+            format!(
+                "`{sb}` does not fit the memory limit `{}` (about 25 % of the limit is usual)",
+                limit.as_str()
+            ),
+        );
+        return;
+    }
+    let worst = tuning::worst_case_kb(&tuned);
+    if worst > limit_kb {
+        let at = if pg.config.work_mem.is_some() {
+            "postgresql.config.workMem"
+        } else {
+            "postgresql.resources.limits.memory"
+        };
+        found.fail(
+            at,
+            format!(
+                "PostgreSQL may allocate {} at once, more than the memory limit `{}`: shared_buffers {sb} \
+                 + wal_buffers {wal} + {} x maintenance_work_mem {mwm} (VACUUM and autovacuum workers) \
+                 + {} backends (maxConnections + {} parallel workers) x work_mem {wm}; \
+                 lower workMem, maintenanceWorkMem or maxConnections, or raise the limit",
+                tuning::size(worst),
+                limit.as_str(),
+                cfg.autovacuum_max_workers + 1,
+                u64::from(cfg.max_connections) + tuning::PARALLEL_WORKERS,
+                tuning::PARALLEL_WORKERS,
+            ),
+        );
+    }
+    match (cfg.huge_pages, pg.hugepages_2mi.bytes()) {
+        (Some(HugePages::On), None) => found.fail(
+            "postgresql.config.hugePages",
+            "`on` needs huge pages, but postgresql.hugepages2Mi requests none: PostgreSQL would not start (use `off`, or request huge pages)".into(),
+        ),
+        (_, Some(bytes)) if bytes / 1024 <= sb.kilobytes() => found.fail(
+            "postgresql.hugepages2Mi",
+            format!(
+                "`{}` cannot hold shared_buffers {sb} and the rest of PostgreSQL's shared memory (request more than shared_buffers)",
+                pg.hugepages_2mi.as_str()
+            ),
+        ),
+        _ => {}
     }
 }
 

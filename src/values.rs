@@ -5,50 +5,80 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-/// Renders `values` as commented YAML; `schema` is the chart's values schema.
-pub fn to_yaml(values: &Value, schema: &Value) -> String {
+use crate::tuning::Derived;
+
+/// Renders `values` as commented YAML; `schema` is the chart's values schema, `derived`
+/// the settings alertchart computed, whose formula follows their description.
+pub fn to_yaml(values: &Value, schema: &Value, derived: &[Derived]) -> String {
     let mut out = String::new();
     if let Value::Object(map) = values {
         for (i, (key, value)) in map.iter().enumerate() {
             if i > 0 && value.is_object() {
                 out.push('\n');
             }
-            entry(&mut out, 0, key, value, &schema["properties"][key]);
+            let at = Entry {
+                path: key.clone(),
+                indent: 0,
+                derived,
+            };
+            at.write(&mut out, key, value, &schema["properties"][key]);
         }
     }
     out
 }
 
-fn entry(out: &mut String, indent: usize, key: &str, value: &Value, schema: &Value) {
-    let pad = " ".repeat(indent);
-    if let Some(description) = schema["description"].as_str() {
-        for (i, line) in wrap(description, 96usize.saturating_sub(indent))
-            .iter()
-            .enumerate()
-        {
-            let marker = if i == 0 { "-- " } else { "" };
-            let _ = writeln!(out, "{pad}# {marker}{line}");
-        }
-    }
-    let key = scalar(&Value::String(key.to_string()));
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            let _ = writeln!(out, "{pad}{key}:");
-            for (k, v) in map {
-                let sub = schema["properties"]
-                    .get(k)
-                    .unwrap_or(&schema["additionalProperties"]);
-                entry(out, indent + 2, k, v, sub);
+/// Where an entry of values.yaml sits.
+struct Entry<'a> {
+    path: String,
+    indent: usize,
+    derived: &'a [Derived],
+}
+
+impl Entry<'_> {
+    /// Writes `key: value` with its comments, the description and how it was derived.
+    fn write(&self, out: &mut String, key: &str, value: &Value, schema: &Value) {
+        let pad = " ".repeat(self.indent);
+        let width = 96usize.saturating_sub(self.indent);
+        if let Some(description) = schema["description"].as_str() {
+            for (i, line) in wrap(description, width).iter().enumerate() {
+                let marker = if i == 0 { "-- " } else { "" };
+                let _ = writeln!(out, "{pad}# {marker}{line}");
             }
         }
-        Value::Array(items) if !items.is_empty() => {
-            let _ = writeln!(out, "{pad}{key}:");
-            for item in items {
-                list_item(out, indent + 2, item);
+        if let Some(d) = self.derived.iter().find(|d| d.path == self.path) {
+            let text = format!(
+                "Derived by alertchart: {}. Set it here, or render again, when you change what it is derived from.",
+                d.formula
+            );
+            for line in wrap(&text, width) {
+                let _ = writeln!(out, "{pad}# {line}");
             }
         }
-        _ => {
-            let _ = writeln!(out, "{pad}{key}: {}", scalar(value));
+        let key = scalar(&Value::String(key.to_string()));
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                let _ = writeln!(out, "{pad}{key}:");
+                for (k, v) in map {
+                    let sub = schema["properties"]
+                        .get(k)
+                        .unwrap_or(&schema["additionalProperties"]);
+                    let child = Entry {
+                        path: format!("{}.{k}", self.path),
+                        indent: self.indent + 2,
+                        derived: self.derived,
+                    };
+                    child.write(out, k, v, sub);
+                }
+            }
+            Value::Array(items) if !items.is_empty() => {
+                let _ = writeln!(out, "{pad}{key}:");
+                for item in items {
+                    list_item(out, self.indent + 2, item);
+                }
+            }
+            _ => {
+                let _ = writeln!(out, "{pad}{key}: {}", scalar(value));
+            }
         }
     }
 }
@@ -192,7 +222,7 @@ mod tests {
             "a": {"s": "on", "t": "16.10", "u": "", "v": 0.9, "w": [], "x": {}, "y": ["10.0.0.0/8"],
                   "z": [{"key": "k", "operator": "Exists"}], "n": 250, "b": true, "cron": "0 2 * * *"},
         });
-        let yaml = to_yaml(&values, &json!({}));
+        let yaml = to_yaml(&values, &json!({}), &[]);
         let back: Value = yaml_serde::from_str(&yaml).unwrap();
         assert_eq!(back, values, "{yaml}");
     }
@@ -225,7 +255,7 @@ mod tests {
     fn descriptions_become_helm_docs_comments() {
         let schema = json!({"properties": {"port": {"description": "Port of the API."}}});
         assert_eq!(
-            to_yaml(&json!({"port": 8080}), &schema),
+            to_yaml(&json!({"port": 8080}), &schema, &[]),
             "# -- Port of the API.\nport: 8080\n"
         );
     }

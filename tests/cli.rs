@@ -534,6 +534,111 @@ fn max_connections_too_small_for_the_app_pools_exits_1() {
     );
 }
 
+/// values.yaml of the standard chart rendered with `sets`.
+fn values_yaml_with(sets: &str) -> String {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    run_ok(dir.path(), &["render", "--set", sets, "--out", s(&out)]);
+    fs::read_to_string(out.join("alert-history/values.yaml")).expect("values.yaml")
+}
+
+#[test]
+fn memory_settings_follow_the_limit_and_values_yaml_shows_the_formula() {
+    let values = values_yaml_with(
+        "postgresql.resources.limits.memory=8Gi,postgresql.resources.requests.memory=8Gi",
+    );
+    for expected in [
+        "sharedBuffers: \"2GB\"",
+        "# Derived by alertchart: 25 % of resources.limits.memory 8Gi = 2GB.",
+        "effectiveCacheSize: \"6GB\"",
+        "maintenanceWorkMem: \"512MB\"",
+        "workMem: \"8064kB\"",
+        "shmSize: \"126Mi\"",
+    ] {
+        assert!(
+            values.contains(expected),
+            "values.yaml lacks {expected:?}:\n{values}"
+        );
+    }
+}
+
+#[test]
+fn an_explicit_memory_setting_is_kept_and_not_described_as_derived() {
+    let values = values_yaml_with("postgresql.config.sharedBuffers=256MB");
+    let at = values
+        .find("sharedBuffers: \"256MB\"")
+        .expect("explicit value kept");
+    let comment = &values[values[..at].rfind("# --").expect("description")..at];
+    assert!(!comment.contains("Derived"), "{comment}");
+    // The derived settings take the explicit one into account: 256MB / 32 = 8MB.
+    assert!(values.contains("walBuffers: \"8MB\""), "{values}");
+}
+
+#[test]
+fn shared_buffers_not_below_the_memory_limit_is_rejected_and_exits_1() {
+    assert_render_rejected(
+        &["--set", "postgresql.config.sharedBuffers=2GB"],
+        1,
+        &[
+            "postgresql.config.sharedBuffers",
+            "`2GB` does not fit the memory limit `2Gi`",
+        ],
+    );
+}
+
+#[test]
+fn explicit_work_mem_whose_worst_case_overruns_the_limit_is_rejected_and_exits_1() {
+    // 512MB + 16MB + 4 x 128MB + 258 x 8MB = 3104MB > 2Gi.
+    assert_render_rejected(
+        &["--set", "postgresql.config.workMem=8MB"],
+        1,
+        &[
+            "--set postgresql.config.workMem=8MB",
+            "postgresql.config.workMem",
+            "may allocate 3104MB at once, more than the memory limit `2Gi`",
+            "258 backends (maxConnections + 8 parallel workers) x work_mem 8MB",
+        ],
+    );
+}
+
+#[test]
+fn a_memory_limit_too_small_for_max_connections_is_rejected_at_the_limit() {
+    // Even the 1MB floor of the derived work_mem does not fit 250 connections in 512Mi.
+    assert_render_rejected(
+        &[
+            "--set",
+            "postgresql.resources.limits.memory=512Mi,postgresql.resources.requests.memory=512Mi",
+        ],
+        1,
+        &[
+            "postgresql.resources.limits.memory",
+            "more than the memory limit `512Mi`",
+            "work_mem 1MB",
+        ],
+    );
+}
+
+#[test]
+fn huge_pages_on_without_requesting_huge_pages_is_rejected_and_exits_1() {
+    assert_render_rejected(
+        &["--set", "postgresql.config.hugePages=on"],
+        1,
+        &["postgresql.config.hugePages", "requests none"],
+    );
+}
+
+#[test]
+fn huge_pages_smaller_than_shared_buffers_are_rejected_and_exits_1() {
+    assert_render_rejected(
+        &["--set", "postgresql.hugepages2Mi=256Mi"],
+        1,
+        &[
+            "postgresql.hugepages2Mi",
+            "cannot hold shared_buffers 512MB",
+        ],
+    );
+}
+
 #[test]
 fn latest_image_tag_is_rejected_and_exits_1() {
     assert_render_rejected(

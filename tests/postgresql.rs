@@ -38,14 +38,15 @@ const BAD_LOG: &[&str] = &[
     "PANIC",
 ];
 
-/// The spec's values as SHOW prints them (chart defaults).
+/// The chart defaults as SHOW prints them: the spec's values, and the memory settings
+/// alertchart derives from the 2Gi memory limit (src/tuning.rs).
 const TUNED: &[(&str, &str)] = &[
     ("max_connections", "250"),
     ("superuser_reserved_connections", "10"),
-    ("shared_buffers", "256MB"),
-    ("effective_cache_size", "1GB"),
-    ("work_mem", "4MB"),
-    ("maintenance_work_mem", "64MB"),
+    ("shared_buffers", "512MB"),
+    ("effective_cache_size", "1536MB"),
+    ("work_mem", "1984kB"),
+    ("maintenance_work_mem", "128MB"),
     ("wal_buffers", "16MB"),
     ("min_wal_size", "1GB"),
     ("max_wal_size", "4GB"),
@@ -202,6 +203,61 @@ fn generated_config_starts_postgresql_16_with_every_tuned_setting_and_a_clean_lo
         log.contains("database system is ready to accept connections"),
         "{log}"
     );
+}
+
+/// The memory settings alertchart derives from other memory limits start PostgreSQL 16
+/// too: the chart rendered with a 512Mi limit (and 100 connections, since 250 do not fit
+/// in 512Mi, which validation rejects), 8Gi and 64Gi, run with the StatefulSet's command
+/// line, has each derived value in effect, from the ConfigMap's postgresql.conf, and a clean
+/// log. (PostgreSQL reserves shared_buffers without touching it, so 16GB of shared_buffers
+/// start on a machine with less free memory.) The values are those of the formula's unit
+/// tests in src/tuning.rs.
+#[test]
+fn derived_memory_settings_at_512mi_8gi_and_64gi_start_postgresql_16() {
+    let cases = [
+        ("512Mi", "100", ["128MB", "384MB", "1152kB", "32MB", "4MB"]),
+        ("8Gi", "250", ["2GB", "6GB", "8064kB", "512MB", "16MB"]),
+        ("64Gi", "250", ["16GB", "48GB", "87296kB", "2GB", "16MB"]),
+    ];
+    let names = [
+        "shared_buffers",
+        "effective_cache_size",
+        "work_mem",
+        "maintenance_work_mem",
+        "wal_buffers",
+    ];
+    for (limit, connections, expected) in cases {
+        let (_dir, chart) = common::render_chart(
+            "standard",
+            &[
+                &format!("postgresql.resources.limits.memory={limit}"),
+                &format!("postgresql.resources.requests.memory={limit}"),
+                &format!("postgresql.config.maxConnections={connections}"),
+                "app.databasePoolSize=5",
+            ],
+        );
+        let c = Cluster::started_rendered(postgres::Rendered::of(&chart, &[]));
+        let config_file = c.fs.map_path("/etc/postgresql/postgresql.conf");
+        for (name, want) in names.iter().zip(expected) {
+            assert_eq!(
+                c.sql("postgres", &format!("SHOW {name}")),
+                want,
+                "{name} at a {limit} limit"
+            );
+            assert_eq!(
+                c.sql(
+                    "postgres",
+                    &format!("SELECT sourcefile FROM pg_settings WHERE name = '{name}'")
+                ),
+                config_file.display().to_string(),
+                "{name} does not come from postgresql.conf"
+            );
+        }
+        assert_eq!(c.sql("postgres", "SHOW max_connections"), connections);
+        let log = c.log_text();
+        let bad = problem_lines(&log, BAD_LOG);
+        assert!(bad.is_empty(), "server log at {limit}:\n{}", bad.join("\n"));
+    }
 }
 
 /// init.sql, taken from the ConfigMap and run the way the image's entrypoint runs

@@ -1249,7 +1249,7 @@ fn configuration_files_quote_the_values_they_contain() {
     assert!(hba.contains("\"alert_history\" \"alert_history\""), "{hba}");
     let conf = cm("-postgresql", "postgresql.conf");
     assert!(
-        conf.contains("shared_buffers = '256MB'") && conf.contains("archive_timeout = '300s'"),
+        conf.contains("shared_buffers = '512MB'") && conf.contains("archive_timeout = '300s'"),
         "{conf}"
     );
     let script =

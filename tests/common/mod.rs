@@ -24,6 +24,21 @@ pub fn chart_dir(profile: &str) -> PathBuf {
         .join("alert-history")
 }
 
+/// A chart that alertchart renders from the built-in `profile` with `--set` overrides, in a
+/// temporary directory that lives as long as the returned guard.
+pub fn render_chart(profile: &str, sets: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alertchart"));
+    cmd.args(["render", "--profile", profile, "--out"])
+        .arg(dir.path());
+    for set in sets {
+        cmd.args(["--set", set]);
+    }
+    run_ok(&mut cmd);
+    let chart = dir.path().join("alert-history");
+    (dir, chart)
+}
+
 /// Finds an external tool: `$ALERTCHART_TOOLS/bin`, then `.tools/bin`, then `PATH`.
 /// A missing tool fails the test: the README's test command installs every tool, so a
 /// missing one is a broken set-up, never a reason to skip.
@@ -204,6 +219,10 @@ pub fn all_addons(profile: &str) -> Vec<&'static str> {
             "postgresql.tls.enabled=true",
             "--set",
             "networkPolicy.extraDatabaseClientCidrs={10.250.0.0/16}",
+            "--set",
+            "postgresql.hugepages2Mi=1Gi",
+            "--set",
+            "postgresql.config.hugePages=try",
         ]);
     }
     args

@@ -221,7 +221,12 @@ pub struct Rendered {
 impl Rendered {
     /// Renders with extra `helm template` arguments (e.g. `--set`, `k=v`).
     pub fn standard(args: &[&str]) -> Self {
-        let yaml = common::helm_template(&common::chart_dir("standard"), args);
+        Self::of(&common::chart_dir("standard"), args)
+    }
+
+    /// Renders the chart in directory `chart` with extra `helm template` arguments.
+    pub fn of(chart: &Path, args: &[&str]) -> Self {
+        let yaml = common::helm_template(chart, args);
         Rendered {
             args: args.iter().map(|s| (*s).to_string()).collect(),
             docs: common::yaml_docs(&yaml),
@@ -648,7 +653,11 @@ impl Cluster {
     /// (The entrypoint also appends a line to `$PGDATA/pg_hba.conf`, a file the server does
     /// not read with the chart's `hba_file`; it is left out.)
     pub fn init(args: &[&str]) -> Self {
-        let rendered = Rendered::standard(args);
+        Self::init_rendered(Rendered::standard(args))
+    }
+
+    /// [`Cluster::init`] of manifests rendered some other way.
+    pub fn init_rendered(rendered: Rendered) -> Self {
         let sandbox = Sandbox::new();
         let fs = ContainerFs::new(
             &sandbox,
@@ -693,7 +702,12 @@ impl Cluster {
 
     /// [`Cluster::init`] and [`Cluster::start`].
     pub fn started(args: &[&str]) -> Self {
-        let mut c = Self::init(args);
+        Self::started_rendered(Rendered::standard(args))
+    }
+
+    /// [`Cluster::init_rendered`] and [`Cluster::start`].
+    pub fn started_rendered(rendered: Rendered) -> Self {
+        let mut c = Self::init_rendered(rendered);
         c.start();
         c
     }

@@ -1,0 +1,330 @@
+//! PostgreSQL memory settings derived from the container's memory limit and
+//! max_connections (PGTune-style), for each setting the profile leaves unset.
+//!
+//! The derivation and the semantic validation share one budget: the memory the settings
+//! let PostgreSQL allocate at the same time. Derived settings stay inside it by
+//! construction; settings a profile or an override sets explicitly are checked against it
+//! in `validate`.
+
+use crate::formats::{MemoryQuantity, PgSize};
+use crate::profile::{HugePages, Postgresql};
+
+const MB: u64 = 1024;
+const GB: u64 = 1024 * MB;
+
+/// PostgreSQL's default max_parallel_workers, which the chart keeps: parallel workers are
+/// backends too, each with its own work_mem.
+pub const PARALLEL_WORKERS: u64 = 8;
+/// PostgreSQL's default hash_mem_multiplier: a parallel hash table may grow to this many
+/// times work_mem per participant, in dynamic shared memory (/dev/shm).
+const HASH_MEM_MULTIPLIER: u64 = 2;
+/// VACUUM never keeps more than 1GB of dead tuples in PostgreSQL 16, whatever
+/// maintenance_work_mem says, so an autovacuum worker uses at most this much of it.
+const VACUUM_MEMORY_CAP: u64 = GB;
+/// Below this every sort spills to disk; a limit that cannot give each backend this much
+/// is too small for its max_connections, which validation reports.
+const WORK_MEM_FLOOR: u64 = MB;
+/// The memory of /dev/shm without parallel query (Docker's default size of it).
+const SHM_FLOOR_BYTES: u64 = 64 << 20;
+
+/// A setting alertchart chose, for values.yaml to show with the arithmetic behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// Dotted values path of the setting.
+    pub path: &'static str,
+    /// How the value follows from the limit, ending in the value.
+    pub formula: String,
+}
+
+/// The profile with every unset PostgreSQL memory setting derived, and how each was.
+pub fn tuned(profile: &crate::profile::Profile) -> (crate::profile::Profile, Vec<Derived>) {
+    let mut profile = profile.clone();
+    let derived = profile.postgresql.as_mut().map(derive).unwrap_or_default();
+    (profile, derived)
+}
+
+/// `pg` with every unset memory setting derived.
+pub fn tuned_postgresql(pg: &Postgresql) -> Postgresql {
+    let mut pg = pg.clone();
+    derive(&mut pg);
+    pg
+}
+
+/// Fills in each unset memory setting of `pg` and returns how each was derived.
+fn derive(pg: &mut Postgresql) -> Vec<Derived> {
+    let limit = pg.resources.limits.memory.clone();
+    let limit_kb = limit.bytes() / 1024;
+    let lim = limit.as_str();
+    let cfg = &mut pg.config;
+    let mut out = Vec::new();
+    let mut note = |path, formula: String| out.push(Derived { path, formula });
+
+    let shared_buffers = set(&mut cfg.shared_buffers, || {
+        let v = whole_mb(limit_kb / 4);
+        note(
+            "postgresql.config.sharedBuffers",
+            format!("25 % of resources.limits.memory {lim} = {v}"),
+        );
+        v
+    });
+    set(&mut cfg.effective_cache_size, || {
+        let v = whole_mb(limit_kb * 3 / 4);
+        note(
+            "postgresql.config.effectiveCacheSize",
+            format!("75 % of resources.limits.memory {lim} = {v}"),
+        );
+        v
+    });
+    let maintenance = set(&mut cfg.maintenance_work_mem, || {
+        let v = size((whole_mb(limit_kb / 16).kilobytes()).clamp(MB, 2 * GB));
+        note(
+            "postgresql.config.maintenanceWorkMem",
+            format!("resources.limits.memory {lim} / 16, at most 2GB = {v}"),
+        );
+        v
+    });
+    let wal_buffers = set(&mut cfg.wal_buffers, || {
+        let v = size((shared_buffers.kilobytes() / 32 / 8 * 8).clamp(64, 16 * MB));
+        note(
+            "postgresql.config.walBuffers",
+            format!(
+                "shared_buffers {shared_buffers} / 32, between 64kB and 16MB (one WAL segment) = {v}"
+            ),
+        );
+        v
+    });
+    let backends = u64::from(cfg.max_connections) + PARALLEL_WORKERS;
+    let avw = u64::from(cfg.autovacuum_max_workers);
+    let work_mem = set(&mut cfg.work_mem, || {
+        let fixed = fixed_kb(
+            &shared_buffers,
+            &wal_buffers,
+            &maintenance,
+            cfg.autovacuum_max_workers,
+        );
+        let per_backend = limit_kb.saturating_sub(fixed) / backends / 2;
+        let v = size((per_backend / 64 * 64).max(WORK_MEM_FLOOR));
+        note(
+            "postgresql.config.workMem",
+            format!(
+                "(resources.limits.memory {lim} - shared_buffers {shared_buffers} - wal_buffers {wal_buffers} \
+                 - {} x maintenance_work_mem {maintenance} for VACUUM and {avw} autovacuum workers) \
+                 / {backends} backends (maxConnections {} + {PARALLEL_WORKERS} parallel workers) / 2, \
+                 leaving half for each backend's own memory and the page cache, at least 1MB = {v}",
+                avw + 1,
+                cfg.max_connections
+            ),
+        );
+        v
+    });
+    set(&mut cfg.huge_pages, || {
+        let (v, why) = if pg.hugepages_2mi.as_str().is_empty() {
+            (
+                HugePages::Off,
+                "postgresql.hugepages2Mi requests no huge pages = off",
+            )
+        } else {
+            (
+                HugePages::Try,
+                "postgresql.hugepages2Mi requests huge pages = try",
+            )
+        };
+        note("postgresql.config.hugePages", why.to_string());
+        v
+    });
+    set(&mut pg.shm_size, || {
+        let needed = PARALLEL_WORKERS * HASH_MEM_MULTIPLIER * work_mem.kilobytes() * 1024;
+        let v = MemoryQuantity(format!(
+            "{}Mi",
+            needed.max(SHM_FLOOR_BYTES).div_ceil(1 << 20)
+        ));
+        note(
+            "postgresql.shmSize",
+            format!(
+                "{PARALLEL_WORKERS} parallel workers x hash_mem_multiplier {HASH_MEM_MULTIPLIER} x work_mem {work_mem}, \
+                 at least 64Mi = {}",
+                v.as_str()
+            ),
+        );
+        v
+    });
+    out
+}
+
+/// Memory the settings let PostgreSQL allocate at once, in kB: shared memory, one
+/// maintenance operation plus every autovacuum worker, and one work_mem-sized sort or hash
+/// in every backend (connections and parallel workers).
+pub fn worst_case_kb(pg: &Postgresql) -> u64 {
+    let cfg = &pg.config;
+    let (Some(sb), Some(wal), Some(mwm), Some(wm)) = (
+        &cfg.shared_buffers,
+        &cfg.wal_buffers,
+        &cfg.maintenance_work_mem,
+        &cfg.work_mem,
+    ) else {
+        unreachable!("worst_case_kb needs a tuned profile")
+    };
+    fixed_kb(sb, wal, mwm, cfg.autovacuum_max_workers)
+        + (u64::from(cfg.max_connections) + PARALLEL_WORKERS) * wm.kilobytes()
+}
+
+fn fixed_kb(shared_buffers: &PgSize, wal: &PgSize, maintenance: &PgSize, avw: u32) -> u64 {
+    let mwm = maintenance.kilobytes();
+    shared_buffers.kilobytes() + wal.kilobytes() + mwm + u64::from(avw) * mwm.min(VACUUM_MEMORY_CAP)
+}
+
+/// The value of `slot`, computed by `derive` first when it is unset.
+fn set<T: Clone>(slot: &mut Option<T>, derive: impl FnOnce() -> T) -> T {
+    slot.get_or_insert_with(derive).clone()
+}
+
+/// `kb` rounded down to whole megabytes (at least 1MB).
+fn whole_mb(kb: u64) -> PgSize {
+    size((kb / MB).max(1) * MB)
+}
+
+/// A PostgreSQL size in the largest unit that states `kb` exactly.
+pub fn size(kb: u64) -> PgSize {
+    PgSize(if kb % GB == 0 {
+        format!("{}GB", kb / GB)
+    } else if kb % MB == 0 {
+        format!("{}MB", kb / MB)
+    } else {
+        format!("{kb}kB")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source;
+
+    /// The standard profile's PostgreSQL section with `limit` and every derivable setting
+    /// unset, tuned.
+    fn tuned_at(limit: &str, max_connections: u32) -> (Postgresql, Vec<Derived>) {
+        let merged = source::load(
+            &source::ProfileSource::resolve("standard").unwrap(),
+            &[],
+            &[],
+        )
+        .unwrap();
+        let mut profile = crate::validate::profile(&merged).unwrap();
+        let pg = profile.postgresql.as_mut().unwrap();
+        pg.resources.limits.memory = MemoryQuantity(limit.into());
+        pg.config.max_connections = max_connections;
+        let cfg = &mut pg.config;
+        cfg.shared_buffers = None;
+        cfg.effective_cache_size = None;
+        cfg.maintenance_work_mem = None;
+        cfg.wal_buffers = None;
+        cfg.work_mem = None;
+        cfg.huge_pages = None;
+        pg.shm_size = None;
+        let (profile, derived) = tuned(&profile);
+        (profile.postgresql.unwrap(), derived)
+    }
+
+    /// shared_buffers, effective_cache_size, maintenance_work_mem, wal_buffers, work_mem,
+    /// /dev/shm.
+    fn settings(pg: &Postgresql) -> [String; 6] {
+        let c = &pg.config;
+        [
+            &c.shared_buffers,
+            &c.effective_cache_size,
+            &c.maintenance_work_mem,
+            &c.wal_buffers,
+            &c.work_mem,
+        ]
+        .map(|s| s.as_ref().unwrap().as_str().to_string())
+        .into_iter()
+        .chain([pg.shm_size.as_ref().unwrap().as_str().to_string()])
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap()
+    }
+
+    #[test]
+    fn derived_settings_follow_the_formulas_at_512mi_2gi_8gi_and_64gi() {
+        // work_mem = (limit - shared_buffers - wal_buffers - 4 x maintenance_work_mem,
+        // capped at 1GB for the 3 autovacuum workers) / (connections + 8) / 2, in 64kB steps.
+        let cases = [
+            // (512 - 128 - 4 - 4 x 32) MB / 108 / 2 = 1194 kB -> 1152kB
+            (
+                "512Mi",
+                100,
+                ["128MB", "384MB", "32MB", "4MB", "1152kB", "64Mi"],
+            ),
+            // (2048 - 512 - 16 - 4 x 128) MB / 258 / 2 = 2000 kB -> 1984kB
+            (
+                "2Gi",
+                250,
+                ["512MB", "1536MB", "128MB", "16MB", "1984kB", "64Mi"],
+            ),
+            // (8192 - 2048 - 16 - 4 x 512) MB / 258 / 2 = 8096 kB -> 8064kB
+            (
+                "8Gi",
+                250,
+                ["2GB", "6GB", "512MB", "16MB", "8064kB", "126Mi"],
+            ),
+            // (65536 - 16384 - 16 - 2048 - 3 x 1024) MB / 258 / 2 = 87350 kB -> 87296kB
+            (
+                "64Gi",
+                250,
+                ["16GB", "48GB", "2GB", "16MB", "87296kB", "1364Mi"],
+            ),
+        ];
+        for (limit, connections, expected) in cases {
+            let (pg, derived) = tuned_at(limit, connections);
+            assert_eq!(settings(&pg), expected, "at {limit}");
+            assert_eq!(pg.config.huge_pages, Some(HugePages::Off));
+            assert_eq!(derived.len(), 7, "{derived:?}");
+            assert!(
+                worst_case_kb(&pg) <= pg.resources.limits.memory.bytes() / 1024,
+                "derived settings overrun {limit}: {} kB",
+                worst_case_kb(&pg)
+            );
+        }
+    }
+
+    #[test]
+    fn explicit_settings_are_kept_and_feed_the_derived_ones() {
+        let merged = source::load(
+            &source::ProfileSource::resolve("standard").unwrap(),
+            &[],
+            &["postgresql.config.sharedBuffers=1GB".into()],
+        )
+        .unwrap();
+        let profile = crate::validate::profile(&merged).unwrap();
+        let (tuned, derived) = tuned(&profile);
+        let cfg = &tuned.postgresql.unwrap().config;
+        assert_eq!(cfg.shared_buffers.as_ref().unwrap().as_str(), "1GB");
+        assert_eq!(cfg.wal_buffers.as_ref().unwrap().as_str(), "16MB");
+        // (2048 - 1024 - 16 - 4 x 128) MB / 258 / 2 = 984 kB: the floor.
+        assert_eq!(cfg.work_mem.as_ref().unwrap().as_str(), "1MB");
+        assert!(
+            derived
+                .iter()
+                .all(|d| d.path != "postgresql.config.sharedBuffers")
+        );
+    }
+
+    #[test]
+    fn huge_pages_are_tried_only_when_the_pod_requests_them() {
+        let merged = source::load(
+            &source::ProfileSource::resolve("standard").unwrap(),
+            &[],
+            &["postgresql.hugepages2Mi=1Gi".into()],
+        )
+        .unwrap();
+        let profile = crate::validate::profile(&merged).unwrap();
+        let pg = tuned(&profile).0.postgresql.unwrap();
+        assert_eq!(pg.config.huge_pages, Some(HugePages::Try));
+    }
+
+    #[test]
+    fn sizes_use_the_largest_exact_unit() {
+        assert_eq!(size(2 * GB).as_str(), "2GB");
+        assert_eq!(size(1536 * MB).as_str(), "1536MB");
+        assert_eq!(size(1984).as_str(), "1984kB");
+    }
+}
