@@ -503,6 +503,42 @@ fn time_queries(
         .collect()
 }
 
+/// pg_table_bloat and pg_vacuum written over the pg_stat_user_tables view, as the
+/// statistics views document them: the oracle of the cheaper queries of the chart.
+const VIEW_FORMULATIONS: &[(&str, &str)] = &[
+    (
+        "pg_table_bloat",
+        "SELECT current_database() AS datname, s.schemaname, s.relname,
+                pg_relation_size(s.relid) AS heap_bytes,
+                CASE WHEN s.n_live_tup + s.n_dead_tup > 0
+                     THEN (pg_relation_size(s.relid) * s.n_dead_tup / (s.n_live_tup + s.n_dead_tup))::bigint
+                     ELSE 0 END AS dead_tuple_bytes
+           FROM pg_stat_user_tables s",
+    ),
+    (
+        "pg_vacuum",
+        "SELECT current_database() AS datname, s.schemaname, s.relname,
+                EXTRACT(EPOCH FROM now() - COALESCE(GREATEST(s.last_vacuum, s.last_autovacuum),
+                                                    pg_postmaster_start_time())) AS last_vacuum_age_seconds,
+                CASE WHEN s.n_dead_tup > av.threshold THEN 1 ELSE 0 END AS autovacuum_due,
+                av.enabled AS autovacuum_enabled
+           FROM pg_stat_user_tables s
+           JOIN pg_class c ON c.oid = s.relid
+           CROSS JOIN LATERAL (
+             SELECT COALESCE(max(o.option_value) FILTER (WHERE o.option_name = 'autovacuum_vacuum_threshold'),
+                             current_setting('autovacuum_vacuum_threshold'))::float8
+                    + COALESCE(max(o.option_value) FILTER (WHERE o.option_name = 'autovacuum_vacuum_scale_factor'),
+                               current_setting('autovacuum_vacuum_scale_factor'))::float8
+                      * GREATEST(c.reltuples, 0) AS threshold,
+                    CASE WHEN current_setting('autovacuum')::boolean
+                          AND COALESCE(max(o.option_value) FILTER (WHERE o.option_name = 'autovacuum_enabled'),
+                                       'on')::boolean
+                         THEN 1 ELSE 0 END AS enabled
+               FROM pg_options_to_table(c.reloptions) o
+           ) av",
+    ),
+];
+
 /// Generous bound for one custom query (they run on every scrape).
 const QUERY_BOUND_MS: f64 = 2000.0;
 
@@ -554,6 +590,28 @@ fn every_custom_exporter_query_runs_fast_on_empty_and_300_table_databases() {
         assert!(
             *ms < QUERY_BOUND_MS,
             "custom query {name} took {ms} ms\n{table}"
+        );
+    }
+    // pg_table_bloat and pg_vacuum read the statistics functions directly; they return
+    // exactly the rows of the same formulas over pg_stat_user_tables (one statement each,
+    // so both sides see the same now() and statistics snapshot).
+    for (name, query, _) in &queries {
+        let Some(oracle) = VIEW_FORMULATIONS
+            .iter()
+            .find_map(|(n, q)| (n == name).then_some(q))
+        else {
+            continue;
+        };
+        let differ = c.sql(
+            APP_DB,
+            &format!(
+                "SELECT (SELECT count(*) FROM (({query}) EXCEPT ALL ({oracle})) a) \
+                      + (SELECT count(*) FROM (({oracle}) EXCEPT ALL ({query})) b)"
+            ),
+        );
+        assert_eq!(
+            differ, "0",
+            "{name} and its pg_stat_user_tables formulation differ"
         );
     }
     // The per-table queries see the 300 tables.
