@@ -133,6 +133,46 @@ struct TemplateContext<'a> {
     values_table: String,
     /// Every container image of the chart's default values (Chart.yaml's artifacthub.io/images).
     images: Vec<ChartImage>,
+    /// What alertchart sized PostgreSQL's memory settings for, when it derived any.
+    sized_for: Option<SizedFor>,
+}
+
+/// The memory limit and max_connections the derived memory settings were computed from,
+/// and the settings that change with each, so that NOTES can warn when a release changes
+/// one and keeps those settings.
+#[derive(Serialize)]
+struct SizedFor {
+    memory: String,
+    max_connections: u32,
+    by_limit: Vec<DerivedSetting>,
+    by_connections: Vec<DerivedSetting>,
+}
+
+#[derive(Serialize)]
+struct DerivedSetting {
+    path: &'static str,
+    value: String,
+}
+
+fn sized_for(profile: &Profile, derived: &[tuning::Derived]) -> Option<SizedFor> {
+    let pg = profile.postgresql.as_ref()?;
+    let settings = |wanted: fn(&tuning::Follows) -> bool| -> Vec<DerivedSetting> {
+        derived
+            .iter()
+            .filter(|d| wanted(&d.follows))
+            .map(|d| DerivedSetting {
+                path: d.path,
+                value: d.value.clone(),
+            })
+            .collect()
+    };
+    let sized = SizedFor {
+        memory: pg.resources.limits.memory.to_string(),
+        max_connections: pg.config.max_connections,
+        by_limit: settings(|f| f.limit),
+        by_connections: settings(|f| f.connections),
+    };
+    (!sized.by_limit.is_empty() || !sized.by_connections.is_empty()).then_some(sized)
 }
 
 /// A container image the chart deploys by default: `name` from where it sits in the values.
@@ -253,6 +293,7 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
         app_version: profile.image.tag.as_str(),
         values_table: values::table(&values, &chart_schema),
         images: images(&values),
+        sized_for: sized_for(profile, &derived),
     })
     .map_err(|e| Bug(format!("template context: {e}")))?;
 

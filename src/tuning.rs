@@ -34,6 +34,31 @@ pub struct Derived {
     pub path: &'static str,
     /// How the value follows from the limit, ending in the value.
     pub formula: String,
+    /// The value, as values.yaml has it.
+    pub value: String,
+    /// What a different value of which would change it.
+    pub follows: Follows,
+}
+
+/// Which inputs a derived setting changes with (false when it sits at a bound, where a
+/// change of the input may leave it as it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Follows {
+    /// postgresql.resources.limits.memory.
+    pub limit: bool,
+    /// postgresql.config.maxConnections.
+    pub connections: bool,
+}
+
+impl Follows {
+    const NOTHING: Self = Self {
+        limit: false,
+        connections: false,
+    };
+
+    fn unless(self, bounded: bool) -> Self {
+        if bounded { Self::NOTHING } else { self }
+    }
 }
 
 /// The profile with every unset PostgreSQL memory setting derived, and how each was.
@@ -52,18 +77,42 @@ pub fn tuned_postgresql(pg: &Postgresql) -> Postgresql {
 
 /// Fills in each unset memory setting of `pg` and returns how each was derived.
 fn derive(pg: &mut Postgresql) -> Vec<Derived> {
+    let mut out = Vec::new();
+    let mut note = |path, formula: String, value: &dyn std::fmt::Display, follows: Follows| {
+        out.push(Derived {
+            path,
+            formula,
+            value: value.to_string(),
+            follows,
+        });
+    };
+    let (work_mem, work_mem_follows) = derive_config(pg, &mut note);
+    derive_shared_memory(pg, &work_mem, work_mem_follows, &mut note);
+    out
+}
+
+/// How a derivation reports a setting it chose: path, formula, value, what it follows.
+type Note<'a> = dyn FnMut(&'static str, String, &dyn std::fmt::Display, Follows) + 'a;
+
+/// The postgresql.conf sizes; returns work_mem and what it follows, which /dev/shm needs.
+fn derive_config(pg: &mut Postgresql, note: &mut Note<'_>) -> (PgSize, Follows) {
     let limit = pg.resources.limits.memory.clone();
     let limit_kb = limit.bytes() / 1024;
     let lim = limit.as_str();
     let cfg = &mut pg.config;
-    let mut out = Vec::new();
-    let mut note = |path, formula: String| out.push(Derived { path, formula });
+    let by_limit = Follows {
+        limit: true,
+        connections: false,
+    };
 
+    let derived_shared_buffers = cfg.shared_buffers.is_none();
     let shared_buffers = set(&mut cfg.shared_buffers, || {
         let v = whole_mb(limit_kb / 4);
         note(
             "postgresql.config.sharedBuffers",
             format!("25 % of resources.limits.memory {lim} = {v}"),
+            &v,
+            by_limit,
         );
         v
     });
@@ -72,29 +121,38 @@ fn derive(pg: &mut Postgresql) -> Vec<Derived> {
         note(
             "postgresql.config.effectiveCacheSize",
             format!("75 % of resources.limits.memory {lim} = {v}"),
+            &v,
+            by_limit,
         );
         v
     });
     let maintenance = set(&mut cfg.maintenance_work_mem, || {
-        let v = size((whole_mb(limit_kb / 16).kilobytes()).clamp(MB, 2 * GB));
+        let (kb, bounded) = clamp(whole_mb(limit_kb / 16).kilobytes(), MB, 2 * GB);
+        let v = size(kb);
         note(
             "postgresql.config.maintenanceWorkMem",
             format!("resources.limits.memory {lim} / 16, at most 2GB = {v}"),
+            &v,
+            by_limit.unless(bounded),
         );
         v
     });
     let wal_buffers = set(&mut cfg.wal_buffers, || {
-        let v = size((shared_buffers.kilobytes() / 32 / 8 * 8).clamp(64, 16 * MB));
+        let (kb, bounded) = clamp(shared_buffers.kilobytes() / 32 / 8 * 8, 64, 16 * MB);
+        let v = size(kb);
         note(
             "postgresql.config.walBuffers",
             format!(
                 "shared_buffers {shared_buffers} / 32, between 64kB and 16MB (one WAL segment) = {v}"
             ),
+            &v,
+            by_limit.unless(bounded || !derived_shared_buffers),
         );
         v
     });
     let backends = u64::from(cfg.max_connections) + PARALLEL_WORKERS;
     let avw = u64::from(cfg.autovacuum_max_workers);
+    let mut work_mem_follows = Follows::NOTHING;
     let work_mem = set(&mut cfg.work_mem, || {
         let fixed = fixed_kb(
             &shared_buffers,
@@ -102,8 +160,14 @@ fn derive(pg: &mut Postgresql) -> Vec<Derived> {
             &maintenance,
             cfg.autovacuum_max_workers,
         );
-        let per_backend = limit_kb.saturating_sub(fixed) / backends / 2;
-        let v = size((per_backend / 64 * 64).max(WORK_MEM_FLOOR));
+        let per_backend = limit_kb.saturating_sub(fixed) / backends / 2 / 64 * 64;
+        let (kb, bounded) = clamp(per_backend, WORK_MEM_FLOOR, u64::MAX);
+        let v = size(kb);
+        work_mem_follows = Follows {
+            limit: true,
+            connections: true,
+        }
+        .unless(bounded);
         note(
             "postgresql.config.workMem",
             format!(
@@ -114,41 +178,57 @@ fn derive(pg: &mut Postgresql) -> Vec<Derived> {
                 avw + 1,
                 cfg.max_connections
             ),
+            &v,
+            work_mem_follows,
         );
         v
     });
-    set(&mut cfg.huge_pages, || {
-        let (v, why) = if pg.hugepages_2mi.as_str().is_empty() {
-            (
-                HugePages::Off,
-                "postgresql.hugepages2Mi requests no huge pages = off",
-            )
+    (work_mem, work_mem_follows)
+}
+
+/// huge_pages, from the huge pages request, and the size of /dev/shm, from work_mem.
+fn derive_shared_memory(
+    pg: &mut Postgresql,
+    work_mem: &PgSize,
+    work_mem_follows: Follows,
+    note: &mut Note<'_>,
+) {
+    set(&mut pg.config.huge_pages, || {
+        let (v, word, why) = if pg.hugepages_2mi.as_str().is_empty() {
+            (HugePages::Off, "off", "requests no huge pages")
         } else {
-            (
-                HugePages::Try,
-                "postgresql.hugepages2Mi requests huge pages = try",
-            )
+            (HugePages::Try, "try", "requests huge pages")
         };
-        note("postgresql.config.hugePages", why.to_string());
+        note(
+            "postgresql.config.hugePages",
+            format!("postgresql.hugepages2Mi {why} = {word}"),
+            &word,
+            Follows::NOTHING,
+        );
         v
     });
     set(&mut pg.shm_size, || {
         let needed = PARALLEL_WORKERS * HASH_MEM_MULTIPLIER * work_mem.kilobytes() * 1024;
-        let v = MemoryQuantity(format!(
-            "{}Mi",
-            needed.max(SHM_FLOOR_BYTES).div_ceil(1 << 20)
-        ));
+        let (bytes, bounded) = clamp(needed, SHM_FLOOR_BYTES, u64::MAX);
+        let v = MemoryQuantity(format!("{}Mi", bytes.div_ceil(1 << 20)));
         note(
             "postgresql.shmSize",
             format!(
                 "{PARALLEL_WORKERS} parallel workers x hash_mem_multiplier {HASH_MEM_MULTIPLIER} x work_mem {work_mem}, \
-                 at least 64Mi = {}",
-                v.as_str()
+                 at least 64Mi = {v}"
             ),
+            &v,
+            work_mem_follows.unless(bounded),
         );
         v
     });
-    out
+}
+
+/// `value` clamped to `[min, max]`, and whether it sits at either bound, where it no longer
+/// follows what it was computed from.
+fn clamp(value: u64, min: u64, max: u64) -> (u64, bool) {
+    let v = value.clamp(min, max);
+    (v, v == min || v == max)
 }
 
 /// Memory the settings let PostgreSQL allocate at once, in kB: shared memory, one

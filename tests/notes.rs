@@ -139,6 +139,60 @@ fn backups_off_get_a_loud_warning_and_no_schedule() {
     assert_lacks(&text, &["schedule \"", "first base backup"], "backups off");
 }
 
+const SIZING_WARNING: &str = "WARNING: POSTGRESQL MEMORY SETTINGS SIZED FOR ANOTHER LIMIT";
+
+#[test]
+fn a_new_memory_limit_with_the_derived_settings_left_as_they_were_gets_a_loud_warning() {
+    let text = notes(
+        "standard",
+        &["--set", "postgresql.resources.limits.memory=8Gi"],
+    );
+    assert_has(
+        &text,
+        &[
+            SIZING_WARNING,
+            // Not walBuffers (16MB, its maximum, at 2Gi and 8Gi) nor shmSize (64Mi, its
+            // minimum, at both).
+            "alertchart derived postgresql.config.sharedBuffers, postgresql.config.effectiveCacheSize, \
+             postgresql.config.maintenanceWorkMem, postgresql.config.workMem\n\
+             for a memory limit of 2Gi and 250 connections; this release has\n8Gi and 250.",
+        ],
+        "8Gi limit",
+    );
+    let fewer = notes(
+        "standard",
+        &["--set", "postgresql.config.maxConnections=300"],
+    );
+    assert_has(
+        &fewer,
+        &[
+            SIZING_WARNING,
+            "alertchart derived postgresql.config.workMem\nfor a memory limit of 2Gi and 250 connections; \
+             this release has\n2Gi and 300.",
+        ],
+        "300 connections",
+    );
+}
+
+#[test]
+fn no_sizing_warning_when_the_derived_settings_are_set_with_the_new_limit() {
+    let mut args = vec!["--set", "postgresql.resources.limits.memory=8Gi"];
+    for set in [
+        "postgresql.config.sharedBuffers=2GB",
+        "postgresql.config.effectiveCacheSize=6GB",
+        "postgresql.config.workMem=8064kB",
+        "postgresql.config.maintenanceWorkMem=512MB",
+    ] {
+        args.extend(["--set", set]);
+    }
+    assert_lacks(
+        &notes("standard", &args),
+        &[SIZING_WARNING],
+        "all set for 8Gi",
+    );
+    assert_lacks(&notes("standard", &[]), &[SIZING_WARNING], "defaults");
+}
+
 #[test]
 fn no_password_warning_when_the_secrets_are_supplied() {
     let both = notes(
