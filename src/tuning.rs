@@ -36,7 +36,7 @@ pub struct Derived {
     pub formula: String,
     /// The value, as values.yaml has it.
     pub value: String,
-    /// What a different value of which would change it.
+    /// The inputs it changes with.
     pub follows: Follows,
 }
 
