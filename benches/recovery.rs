@@ -110,6 +110,8 @@ fn main() {
     if o.rpo {
         let c = Cluster::initialized(&[]);
         database(&c, o.scale);
+        // The load starts on an archive that has caught up with pgbench -i's WAL.
+        c.switch_wal_and_wait_archived();
         rpo_under_load(&c, &c.fs.mount("/backup").join("wal"), &o);
     }
     if o.rpo_rto {
@@ -568,12 +570,12 @@ fn rpo_under_load(c: &Cluster, wal: &Path, o: &Options) -> u64 {
     let (t1, l1) = **in_load.last().expect("samples");
     let rate = (l1 - l0) as f64 / (t1 - t0);
     let switches: Vec<f64> = archived
-        .values()
-        .filter(|(_, m)| *m > load_start)
-        .map(|(_, m)| *m)
+        .iter()
+        .filter(|(n, (_, m))| *m > load_start && (*n + 1) * SEGMENT_BYTES > l0)
+        .map(|(_, (_, m))| *m)
         .collect();
-    // From the first archiving during the load on: before it, the newest archived segment
-    // is the backup's, which says nothing about the steady state.
+    // From the first segment of the load archived on: before it, the newest archived
+    // segment is from before the load, which says nothing about the steady state.
     let from = *switches
         .first()
         .expect("a segment archived during the load");
