@@ -13,124 +13,20 @@
 mod common;
 #[path = "common/postgres.rs"]
 mod postgres;
+#[path = "common/recovery.rs"]
+mod recovery;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use postgres::{
-    APP_DB, Cluster, ContainerFs, Rendered, as_user, env_get, env_set, epoch_now, output_text,
-    output_with_stdin, path_env, wait_for,
+    APP_DB, Cluster, Rendered, as_user, env_get, output_text, output_with_stdin, wait_for,
 };
+use recovery::{BackupJob, FROM_LOOPBACK, backup_job, entries};
 use serde_json::Value;
-
-/// Lets the backup job's role `replicator` in from 127.0.0.1: an allowed value of
-/// `postgresql.hba.appCidrs`, standing in for the pod network the backup pod connects from.
-const FROM_LOOPBACK: &[&str] = &["--set", "postgresql.hba.appCidrs={127.0.0.0/8}"];
-
-/// The backup CronJob's container, laid out next to the cluster's volumes.
-struct BackupJob {
-    command: Vec<String>,
-    env: Vec<(String, String)>,
-    root: PathBuf,
-}
-
-/// The CronJob's container as the kubelet would run it: its command, its environment
-/// (PGPASSWORD from the Secret, the same one init.sql created `replicator` with), its
-/// volumes. Adapted: PGHOST (the Service name) to 127.0.0.1, PGPORT to the server's port;
-/// BACKUP_ROOT and the script path through the mount mapping. Asserts that the job's
-/// `/backup` is the directory the server archives into (same claim).
-fn backup_job(c: &Cluster) -> BackupJob {
-    let fs = ContainerFs::new(
-        &c.sandbox,
-        &c.rendered,
-        "CronJob",
-        "-postgresql-backup",
-        "backup",
-    );
-    assert_eq!(
-        fs.mount("/backup"),
-        c.fs.mount("/backup"),
-        "the backup job and PostgreSQL must mount the same backup claim"
-    );
-    let container = c
-        .rendered
-        .container("CronJob", "-postgresql-backup", "backup");
-    let command: Vec<String> = container["command"]
-        .as_array()
-        .expect("backup command")
-        .iter()
-        .map(|s| fs.map_text(s.as_str().expect("string")))
-        .collect();
-    let mut env = c
-        .rendered
-        .container_env("CronJob", "-postgresql-backup", "backup");
-    let service = c.rendered.object("Service", "-postgresql")["metadata"]["name"]
-        .as_str()
-        .expect("name")
-        .to_string();
-    assert_eq!(
-        env_get(&env, "PGHOST"),
-        service,
-        "the job connects through the Service"
-    );
-    assert_eq!(env_get(&env, "PGPORT"), "5432");
-    env_set(&mut env, "PGHOST", "127.0.0.1");
-    env_set(&mut env, "PGPORT", &c.port.to_string());
-    let root = fs.map_text(env_get(&env, "BACKUP_ROOT"));
-    env_set(&mut env, "BACKUP_ROOT", &root);
-    BackupJob {
-        command,
-        env,
-        root: PathBuf::from(root),
-    }
-}
-
-impl BackupJob {
-    /// Runs the job's command as the test user (uid 999 in the cluster, like PostgreSQL).
-    fn run(&self) -> Output {
-        as_user(&self.command[0])
-            .args(&self.command[1..])
-            .envs(self.env.iter().cloned())
-            .env("PATH", path_env())
-            .stdin(Stdio::null())
-            .output()
-            .expect("run the backup script")
-    }
-
-    fn run_ok(&self) -> String {
-        let out = self.run();
-        let text = output_text(&out);
-        assert!(out.status.success(), "backup script failed:\n{text}");
-        text
-    }
-
-    fn base(&self) -> PathBuf {
-        self.root.join("base")
-    }
-
-    fn wal(&self) -> PathBuf {
-        self.root.join("wal")
-    }
-
-    /// Entries of base/, sorted.
-    fn base_entries(&self) -> Vec<String> {
-        entries(&self.base())
-    }
-}
-
-/// Names in a directory, sorted.
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 /// Whether a file name is an interrupted archive copy (`<segment>.tmp`).
 fn is_tmp(name: &str) -> bool {
@@ -192,23 +88,41 @@ fn is_wal_name(name: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
 }
 
+/// The decompressed content of a gzip file.
+fn gunzip(path: &Path) -> Vec<u8> {
+    common::run_ok(Command::new("gzip").arg("-dc").arg(path)).stdout
+}
+
 /// The archive_command of the generated postgresql.conf archives every completed WAL
-/// segment into the backup volume's wal/ (mapped `/backup`) with identical content;
-/// archiving the same segment again succeeds without touching the copy (PostgreSQL retries
-/// after a crash between copy and acknowledgement); a different file of the same name
-/// fails and leaves the archived copy alone. The command text is the server's own
+/// segment gzip-compressed into the backup volume's wal/ (mapped `/backup`) as
+/// `<segment>.gz`, which decompresses to the segment's exact content and, for a segment
+/// switched after a small write, is a small fraction of its 16 MiB. Archiving the same
+/// segment again succeeds without touching the copy (PostgreSQL retries after a crash
+/// between copy and acknowledgement); a different file of the same name fails and leaves
+/// the archived copy alone. The same holds for an uncompressed `<segment>` archived by a
+/// chart version before compression: identical content counts as archived (no `.gz` is
+/// added), different content fails. The command text is the server's own
 /// (`SHOW archive_command`, the file's text with the mount path mapped), run with /bin/sh
 /// in the data directory with %p and %f substituted, as PostgreSQL runs it.
 #[test]
-fn archive_command_archives_each_segment_once_and_refuses_a_different_file_of_the_same_name() {
+fn archive_command_compresses_each_segment_once_and_refuses_a_different_file_of_the_same_name() {
     let c = Cluster::started(&[]);
+    let wal = c.fs.mount("/backup").join("wal");
+    // The first segment holds initdb's WAL; the next one only the switch's small write.
+    c.switch_wal_and_wait_archived();
     let seg = c.switch_wal_and_wait_archived();
-    let archived = c.fs.mount("/backup").join("wal").join(&seg);
+    let archived = wal.join(format!("{seg}.gz"));
     let original = fs::read(c.pgdata.join("pg_wal").join(&seg)).expect("segment in pg_wal");
     assert_eq!(original.len(), 16 * 1024 * 1024);
     assert!(
-        fs::read(&archived).expect("archived") == original,
+        gunzip(&archived) == original,
         "archived copy of {seg} differs"
+    );
+    let compressed = fs::read(&archived).expect("archived");
+    assert!(
+        compressed.len() < original.len() / 16,
+        "{seg}.gz has {} bytes: not compressed",
+        compressed.len()
     );
     assert_eq!(
         c.sql("postgres", "SELECT failed_count FROM pg_stat_archiver"),
@@ -224,8 +138,8 @@ fn archive_command_archives_each_segment_once_and_refuses_a_different_file_of_th
         config.contains(&format!("archive_command = '{command}'")),
         "SHOW archive_command is not the file's:\n{command}"
     );
-    let run = |path: &str| {
-        let cmd = command.replace("%p", path).replace("%f", &seg);
+    let run = |path: &str, name: &str| {
+        let cmd = command.replace("%p", path).replace("%f", name);
         as_user("/bin/sh")
             .arg("-c")
             .arg(&cmd)
@@ -233,37 +147,54 @@ fn archive_command_archives_each_segment_once_and_refuses_a_different_file_of_th
             .output()
             .expect("run archive_command")
     };
-    let mtime = || {
-        fs::metadata(&archived)
-            .and_then(|m| m.modified())
-            .expect("mtime")
-    };
-    let before = mtime();
-    let again = run(&format!("pg_wal/{seg}"));
-    assert!(
-        again.status.success(),
-        "re-archiving {seg} failed: {}",
-        output_text(&again)
-    );
-    assert_eq!(mtime(), before, "re-archiving rewrote the copy");
-
     let mut different = original.clone();
     different[4096] ^= 0xff;
     let other = c.sandbox.path().join("different-segment");
     postgres::write_owned(&other, &different, 0o600);
-    let clash = run(&other.display().to_string());
+    let other = other.display().to_string();
+    // Archiving segment `name` again succeeds without touching its archived `copy`;
+    // archiving a different file under that name fails and leaves the copy alone.
+    let retry_and_clash = |name: &str, copy: &Path| {
+        let content = fs::read(copy).expect("archived copy");
+        let mtime = || {
+            fs::metadata(copy)
+                .and_then(|m| m.modified())
+                .expect("mtime")
+        };
+        let before = mtime();
+        let again = run(&format!("pg_wal/{name}"), name);
+        assert!(
+            again.status.success(),
+            "re-archiving {name} as {} failed: {}",
+            copy.display(),
+            output_text(&again)
+        );
+        assert_eq!(mtime(), before, "re-archiving rewrote {}", copy.display());
+        let clash = run(&other, name);
+        assert!(
+            !clash.status.success(),
+            "archiving a different file named {name} succeeded"
+        );
+        assert!(
+            fs::read(copy).expect("archived copy") == content,
+            "{} was overwritten",
+            copy.display()
+        );
+    };
+    retry_and_clash(&seg, &archived);
+    // A segment an older chart version archived uncompressed.
+    let old_seg = c.switch_wal_and_wait_archived();
+    uncompress_archived(&wal, &old_seg);
+    retry_and_clash(&old_seg, &wal.join(&old_seg));
+
+    let names = entries(&wal);
     assert!(
-        !clash.status.success(),
-        "archiving a different file named {seg} succeeded"
+        !names.contains(&format!("{old_seg}.gz")),
+        "a .gz was added next to the uncompressed copy: {names:?}"
     );
     assert!(
-        fs::read(&archived).expect("archived") == original,
-        "the archived copy was overwritten"
-    );
-    let wal = entries(&c.fs.mount("/backup").join("wal"));
-    assert!(
-        !wal.iter().any(|n| is_tmp(n)),
-        "a .tmp copy was left behind: {wal:?}"
+        !names.iter().any(|n| is_tmp(n)),
+        "a .tmp copy was left behind: {names:?}"
     );
 }
 
@@ -312,9 +243,10 @@ fn first_backup_is_verified_and_recorded(c: &Cluster, job: &BackupJob) -> String
 /// copy) under base/<UTC stamp>/ and records it in monitoring.backup_history. A second
 /// run applies retention by modification time: base backups older than 30 days go (not
 /// the 20-day-old one, nor the newest), archived WAL older than 7 days goes except what
-/// the anchor backup (newest one older than 7 days) needs to roll forward, interrupted
-/// `.tmp` copies go, timeline history files and unknown names stay, and the leftover
-/// `.partial` directory of a killed run is removed.
+/// the anchor backup (newest one older than 7 days) needs to roll forward, compressed
+/// (`<segment>.gz`) or uncompressed (archived by a chart version before compression),
+/// interrupted `.tmp` copies go, timeline history files and unknown names stay, and the
+/// leftover `.partial` directory of a killed run is removed.
 /// Adapted: `postgresql.hba.appCidrs={127.0.0.0/8}` so `replicator` may connect from the
 /// loopback; old files are made with `touch -d`.
 #[test]
@@ -323,7 +255,7 @@ fn backup_script_makes_a_verified_recorded_base_backup_and_retention_deletes_onl
     let job = backup_job(&c);
     // Segments in the archive from before the first backup.
     c.switch_wal_and_wait_archived();
-    c.switch_wal_and_wait_archived();
+    let before_b1 = c.switch_wal_and_wait_archived();
 
     let b1 = first_backup_is_verified_and_recorded(&c, &job);
     let b1_dir = job.base().join(&b1);
@@ -343,8 +275,17 @@ fn backup_script_makes_a_verified_recorded_base_backup_and_retention_deletes_onl
     }
     let partial = mkdir_owned(&job.base().join(".20240101T000000Z.partial"));
     let wal = job.wal();
-    let tmp_name = format!("{b1_start}.tmp");
-    for extra in [tmp_name.as_str(), "00000002.history", "junk.txt"] {
+    // The anchor's start segment and the one before it as a chart version before WAL
+    // compression archived them: uncompressed.
+    assert!(wal_position(&before_b1) < wal_position(&b1_start));
+    uncompress_archived(&wal, &before_b1);
+    uncompress_archived(&wal, &b1_start);
+    let tmp_names = [format!("{b1_start}.tmp"), format!("{b1_start}.gz.tmp")];
+    for extra in tmp_names.iter().map(String::as_str).chain([
+        "00000002.history",
+        "00000003.history.gz",
+        "junk.txt",
+    ]) {
         postgres::write_owned(&wal.join(extra), b"x", 0o600);
     }
     for f in entries(&wal) {
@@ -545,123 +486,10 @@ fn backup_pod_mounts_the_statefulsets_backup_claim_on_its_node_as_the_same_user(
     }
 }
 
-/// The fenced blocks of the restore procedure of docs/backup-restore.md:
-/// `(step number, info string, code)` for every block of a `### <n>. ` step.
-fn restore_blocks(doc: &str) -> Vec<(u32, String, String)> {
-    let section = doc
-        .split_once("## Point-in-time restore")
-        .expect("restore section")
-        .1;
-    let mut step = None;
-    let mut blocks = Vec::new();
-    let mut lines = section.lines();
-    while let Some(line) = lines.next() {
-        if line.starts_with("## ") {
-            break;
-        }
-        if let Some(rest) = line.strip_prefix("### ") {
-            step = rest
-                .split('.')
-                .next()
-                .and_then(|n| n.trim().parse::<u32>().ok());
-            continue;
-        }
-        if let Some(info) = line.strip_prefix("```") {
-            let mut code = String::new();
-            for l in lines.by_ref() {
-                if l.starts_with("```") {
-                    break;
-                }
-                code.push_str(l);
-                code.push('\n');
-            }
-            if let Some(n) = step {
-                blocks.push((n, info.trim().to_string(), code));
-            }
-        }
-    }
-    blocks
-}
-
-/// A shell script of the given blocks, each wrapped in timing markers
-/// (`@@ <step> start|end <epoch>`); `set -eu` so the first failing command stops it.
-fn script_of(blocks: &[&(u32, String, String)]) -> String {
-    let mut s = String::from("set -eu\n");
-    for (n, _, code) in blocks {
-        let _ = write!(
-            s,
-            "echo \"@@ {n} start $(date +%s.%N)\"\n{code}echo \"@@ {n} end $(date +%s.%N)\"\n"
-        );
-    }
-    s
-}
-
-/// Timing markers of a script's output.
-fn markers(out: &str) -> BTreeMap<(u32, String), f64> {
-    out.lines()
-        .filter_map(|l| {
-            let mut w = l.strip_prefix("@@ ")?.split_whitespace();
-            let n = w.next()?.parse().ok()?;
-            let what = w.next()?.to_string();
-            Some(((n, what), w.next()?.parse().ok()?))
-        })
-        .collect()
-}
-
-/// Runs a restore script as the test user with bash (the restore pod's shell).
-fn run_restore_script(script: &str, env: &[(&str, String)]) -> String {
-    let out = as_user("/bin/bash")
-        .arg("-c")
-        .arg(script)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run bash");
-    let text = output_text(&out);
-    assert!(out.status.success(), "restore steps failed:\n{text}");
-    text
-}
-
-/// The runnable blocks of the doc's restore procedure (fence `sh restore-step`), after
-/// checking that step 1 (fence `sh restore-variables`) defines exactly the variables the
-/// test provides and that the runnable steps are 2-5 and 7-9.
-fn doc_restore_steps() -> Vec<(u32, String, String)> {
-    let doc = fs::read_to_string(common::repo().join("docs/backup-restore.md")).expect("doc");
-    let blocks = restore_blocks(&doc);
-    let vars: BTreeSet<String> = blocks
-        .iter()
-        .filter(|(_, info, _)| info == "sh restore-variables")
-        .flat_map(|(_, _, code)| {
-            code.lines()
-                .filter_map(|l| Some(l.strip_prefix("export ")?.split('=').next()?.to_string()))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    assert_eq!(
-        vars,
-        ["BACKUP_ROOT", "PGDATA_NEW", "TARGET_TIME"]
-            .map(String::from)
-            .into(),
-        "step 1 of the doc defines other variables than this test provides"
-    );
-    let steps: Vec<(u32, String, String)> = blocks
-        .into_iter()
-        .filter(|(_, info, _)| info == "sh restore-step")
-        .collect();
-    let numbers: Vec<u32> = steps.iter().map(|(n, _, _)| *n).collect();
-    assert_eq!(
-        numbers,
-        [2, 3, 4, 5, 7, 8, 9],
-        "the doc's runnable restore steps changed"
-    );
-
-    steps
-}
-
 /// A base backup by the job's script, then three rows 'before', the target time, three
 /// rows 'after' (each its own transaction), and a WAL switch until archived; returns the
-/// backup's directory name and the target time.
-fn backup_then_rows_around_a_target(c: &Cluster, job: &BackupJob) -> (String, String) {
+/// backup's directory name, the target time and the archived segment holding the rows.
+fn backup_then_rows_around_a_target(c: &Cluster, job: &BackupJob) -> (String, String, String) {
     c.sql(
         APP_DB,
         "CREATE TABLE drill (id serial PRIMARY KEY, phase text NOT NULL, \
@@ -689,111 +517,48 @@ fn backup_then_rows_around_a_target(c: &Cluster, job: &BackupJob) -> (String, St
     for _ in 0..3 {
         c.sql(APP_DB, "INSERT INTO drill (phase) VALUES ('after')");
     }
-    c.switch_wal_and_wait_archived();
-    (stamp, target)
+    let seg = c.switch_wal_and_wait_archived();
+    (stamp, target, seg)
 }
 
-/// Prints the restore's numbers from the timing markers of both script parts and the
-/// server log: size of the backup, unpack rate, WAL files restored, time per phase.
-/// Returns the restore time in seconds (start of unpacking to out of recovery).
-fn report_restore_numbers(
-    backup: &Path,
-    out_a: &str,
-    out_b: &str,
-    log: &str,
-    wall: Duration,
-) -> f64 {
-    let m: BTreeMap<(u32, String), f64> =
-        markers(out_a).into_iter().chain(markers(out_b)).collect();
-    let at = |n: u32, what: &str| m[&(n, what.to_string())];
-    let restore = at(7, "end") - at(4, "start");
-    let backup_bytes: u64 = fs::read_dir(backup)
-        .expect("backup dir")
-        .map(|e| e.expect("entry").metadata().expect("metadata").len())
-        .sum();
-    let unpacked_bytes: u64 = ["base.tar.gz", "pg_wal.tar.gz"]
-        .iter()
-        .map(|f| {
-            let out = common::run_ok(Command::new("gzip").arg("-lq").arg(backup.join(f)));
-            String::from_utf8_lossy(&out.stdout)
-                .split_whitespace()
-                .nth(1)
-                .and_then(|n| n.parse::<u64>().ok())
-                .expect("gzip -l: uncompressed size")
-        })
-        .sum();
-    let replayed = log.matches("restored log file").count();
-    println!(
-        "base backup {}: {backup_bytes} bytes on the volume, {unpacked_bytes} bytes unpacked \
-         ({:.0} MB/s); {replayed} archived WAL file(s) restored",
-        backup.display(),
-        f64::from(u32::try_from(unpacked_bytes / 1000).expect("under 4 TB"))
-            / 1000.0
-            / (at(4, "end") - at(4, "start"))
+/// Replaces the archived `<segment>.gz` by the uncompressed `<segment>`, as a chart
+/// version before WAL compression archived it (as the test user, like the archiver).
+fn uncompress_archived(wal: &Path, segment: &str) {
+    common::run_ok(
+        as_user("gzip")
+            .arg("-d")
+            .arg(wal.join(format!("{segment}.gz"))),
     );
-    println!(
-        "restore time (unpack to out of recovery): {restore:.1} s \
-         (unpack {:.1} s, configure {:.1} s, \
-         start and replay until out of recovery {:.1} s); whole procedure 2-9: {:.1} s",
-        at(4, "end") - at(4, "start"),
-        at(5, "end") - at(5, "start"),
-        at(7, "end") - at(5, "end"),
-        wall.as_secs_f64()
-    );
-    restore
+    assert!(wal.join(segment).is_file(), "{segment} not uncompressed");
 }
 
 /// Point-in-time recovery following docs/backup-restore.md literally: a base backup by
 /// the backup job's script, then rows before a noted time, the time (TARGET_TIME), rows
 /// after it, a WAL switch until the segment is archived; the server is stopped as
-/// Kubernetes stops it (the preStop command). Then the doc's blocks marked
-/// `sh restore-step` run unchanged with bash: steps 2–5 in one session (the restore pod's
-/// shell: choose the backup, move the damaged data directory aside, unpack, configure
-/// recovery), step 6 as in the cluster (the StatefulSet's server starts on the restored
-/// data directory: the harness runs its command line), steps 7–9 in a second session (the
-/// shell in the PostgreSQL container that step 6 opens: wait for the end of recovery,
-/// verify, reset the recovery settings). Exactly the rows written before the target exist
-/// afterwards, WAL came from the archive, the server runs on a new timeline, and the
-/// recovery settings are gone. Prints the restore time (start of unpacking to out of recovery; step 7 polls
-/// every 2 s, so up to 2 s of it is the doc's polling).
-/// Adapted: the variables of step 1 (BACKUP_ROOT, PGDATA_NEW, TARGET_TIME) are the test's
-/// directories and time (the doc says to use your own outside a cluster); the `psql` of
-/// steps 7–9 reaches the server as `postgres` over TCP with the Secret's password (PGHOST,
-/// PGPORT, PGUSER, PGPASSWORD, PGDATABASE) instead of the pod's socket;
+/// Kubernetes stops it (the preStop command). The segment holding the rows is then
+/// replaced by its uncompressed copy, as a chart version before WAL compression archived
+/// it. The doc's procedure runs as [`recovery::restore_following_the_doc`] runs it.
+/// Exactly the rows written before the target exist afterwards, WAL came from the archive
+/// (compressed and uncompressed files; the missing timeline history file that recovery
+/// asks for failed cleanly), the server runs on a new timeline, and the recovery settings
+/// are gone.
+/// Adapted: those of [`recovery::restore_following_the_doc`];
 /// `postgresql.hba.appCidrs={127.0.0.0/8}` for the backup job's connections.
 #[test]
 fn point_in_time_restore_following_the_docs_recovers_exactly_the_rows_before_the_target() {
-    let steps = doc_restore_steps();
     let mut c = Cluster::initialized(FROM_LOOPBACK);
     let job = backup_job(&c);
-    let (stamp, target) = backup_then_rows_around_a_target(&c, &job);
+    let (stamp, target, rows_segment) = backup_then_rows_around_a_target(&c, &job);
     // Step 0 in the cluster ends with the StatefulSet scaled to 0: the preStop hook stops
     // the server.
     c.stop_with_prestop();
+    uncompress_archived(&job.wal(), &rows_segment);
 
-    let pgdata = c.pgdata.display().to_string();
-    let vars = [
-        ("BACKUP_ROOT", job.root.display().to_string()),
-        ("PGDATA_NEW", pgdata.clone()),
-        ("TARGET_TIME", target.clone()),
-    ];
-    let started = Instant::now();
-    let part_a: Vec<_> = steps.iter().filter(|(n, _, _)| *n < 6).collect();
-    let out_a = run_restore_script(&script_of(&part_a), &vars);
-    // Step 6, in the cluster: the StatefulSet's container starts on the restored directory.
-    c.start();
-    let part_b: Vec<_> = steps.iter().filter(|(n, _, _)| *n > 6).collect();
-    let mut env_b: Vec<(&str, String)> = vars.to_vec();
-    env_b.extend([
-        ("PGHOST", "127.0.0.1".to_string()),
-        ("PGPORT", c.port.to_string()),
-        ("PGUSER", "postgres".to_string()),
-        ("PGPASSWORD", c.superuser_password()),
-        ("PGDATABASE", APP_DB.to_string()),
-    ]);
-    let out_b = run_restore_script(&script_of(&part_b), &env_b);
-    let wall = started.elapsed();
-    println!("restore steps 2-5:\n{out_a}\nrestore steps 7-9:\n{out_b}");
+    let run = recovery::restore_following_the_doc(&mut c, &job, &target);
+    println!(
+        "restore steps 2-5:\n{}\nrestore steps 7-9:\n{}",
+        run.out_a, run.out_b
+    );
 
     assert_eq!(
         c.rows(
@@ -804,21 +569,28 @@ fn point_in_time_restore_following_the_docs_recovers_exactly_the_rows_before_the
         "rows after restoring to {target}"
     );
     assert!(
-        out_a.contains(&format!("restoring {}", job.base().join(&stamp).display())),
-        "{out_a}"
+        run.out_a
+            .contains(&format!("restoring {}", job.base().join(&stamp).display())),
+        "{}",
+        run.out_a
     );
     let log = c.log_text();
     for needle in [
         "restored log file",
+        &format!("restored log file \"{rows_segment}\" from archive"),
         "recovery stopping before commit",
         "archive recovery complete",
         "selected new timeline ID: 2",
     ] {
         assert!(log.contains(needle), "server log lacks {needle:?}:\n{log}");
     }
+    assert!(
+        log.matches("restored log file").count() >= 2,
+        "not both a compressed and the uncompressed segment were restored:\n{log}"
+    );
     assert_eq!(c.sql("postgres", "SELECT pg_is_in_recovery()"), "f");
     // The restored server keeps archiving, on its new timeline.
-    let history = job.wal().join("00000002.history");
+    let history = job.wal().join("00000002.history.gz");
     wait_for(
         "the new timeline's history file in the archive",
         Duration::from_secs(30),
@@ -839,22 +611,19 @@ fn point_in_time_restore_following_the_docs_recovers_exactly_the_rows_before_the
         "the damaged data directory was not kept aside: {:?}",
         entries(parent)
     );
-
-    let restore = report_restore_numbers(&job.base().join(&stamp), &out_a, &out_b, &log, wall);
-    assert!(restore < 120.0, "restore took {restore} s");
 }
 
-/// The RPO the configuration gives, measured: under a steady small write load (one
-/// committed row every 0.2 s for 20 s), how long each committed row waits until the WAL
-/// segment holding it is in the archive (archived file's modification time minus the
-/// commit time, both on this host's clock). archive_timeout forces a segment switch when
-/// it has passed and anything was written, so the wait is at most archive_timeout plus the
-/// time to copy and flush a segment; the test asserts that bound and prints the numbers.
+/// archive_timeout is live and bounds how long a commit waits for the archive: under a
+/// steady small write load (one committed row every 0.2 s for 20 s) segments are switched
+/// by the timeout, and every commit's segment is in the archive (its `.gz` file's
+/// modification time, on this host's clock) no later than archive_timeout after the
+/// commit, plus a slack for compressing and flushing it on a loaded machine. The RPO
+/// itself, under load and at the default 300 s, is measured by `benches/recovery.rs`
+/// (docs/performance.md), not here.
 /// Adapted: `postgresql.config.archiveTimeout=5s` instead of the default 300s, to keep
-/// the test short (the mechanism is the same; the default gives 300 s plus the same copy
-/// time).
+/// the test short (the mechanism is the same).
 #[test]
-fn rpo_under_steady_writes_is_bounded_by_archive_timeout_plus_the_copy() {
+fn archive_timeout_switches_segments_so_every_commit_reaches_the_archive_within_it() {
     let c = Cluster::started(&["--set", "postgresql.config.archiveTimeout=5s"]);
     assert_eq!(c.sql("postgres", "SHOW archive_timeout"), "5s");
     let timeout = 5.0;
@@ -893,14 +662,15 @@ fn rpo_under_steady_writes_is_bounded_by_archive_timeout_plus_the_copy() {
     assert_eq!(commits.len(), 100);
 
     let wal = c.fs.mount("/backup").join("wal");
+    let archived = |seg: &str| wal.join(format!("{seg}.gz"));
     let last = commits.last().expect("commits").0.clone();
     wait_for(
         "the last written segment in the archive",
         Duration::from_secs(60),
-        || wal.join(&last).is_file().then_some(()),
+        || archived(&last).is_file().then_some(()),
     );
     let archived_at = |seg: &str| -> f64 {
-        fs::metadata(wal.join(seg))
+        fs::metadata(archived(seg))
             .and_then(|m| m.modified())
             .expect("archived segment")
             .duration_since(std::time::UNIX_EPOCH)
@@ -914,19 +684,6 @@ fn rpo_under_steady_writes_is_bounded_by_archive_timeout_plus_the_copy() {
     waits.sort_by(f64::total_cmp);
     let segments: BTreeSet<&str> = commits.iter().map(|(s, _)| s.as_str()).collect();
     let max = *waits.last().expect("waits");
-    let median = waits[waits.len() / 2];
-    println!(
-        "RPO measurement: {} commits over {:.1} s in {} segments, archive_timeout {timeout} s: \
-         time until a commit is archived: median {median:.2} s, max {max:.2} s \
-         (copy and flush: {:.2} s beyond archive_timeout; so the default archive_timeout \
-         of 300 s gives an RPO of about {:.2} s); measured at {:.0}",
-        commits.len(),
-        commits.last().unwrap().1 - commits[0].1,
-        segments.len(),
-        (max - timeout).max(0.0),
-        300.0 + (max - timeout).max(0.0),
-        epoch_now()
-    );
     assert_eq!(
         c.sql("postgres", "SELECT failed_count FROM pg_stat_archiver"),
         "0"

@@ -1030,11 +1030,16 @@ impl Cluster {
     }
 
     /// Forces a WAL segment switch (after a small write, so the segment is not empty) and
-    /// waits until the switched segment is in the WAL archive; returns its name.
+    /// waits until the switched segment is in the WAL archive (`<segment>.gz`, as the
+    /// archive_command compresses it); returns its name.
     pub fn switch_wal_and_wait_archived(&self) -> String {
         self.sql("postgres", "CREATE TEMP TABLE switch_marker AS SELECT 1");
         let seg = self.sql("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
-        let archived = self.fs.mount("/backup").join("wal").join(&seg);
+        let archived = self
+            .fs
+            .mount("/backup")
+            .join("wal")
+            .join(format!("{seg}.gz"));
         wait_for(
             &format!("WAL segment {seg} in the archive"),
             Duration::from_secs(60),
