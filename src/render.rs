@@ -223,23 +223,18 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
     );
 
     let mut tera = Tera::new();
-    tera.set_delimiters(Delimiters {
-        block_start: "[%".into(),
-        block_end: "%]".into(),
-        variable_start: "[[".into(),
-        variable_end: "]]".into(),
-        comment_start: "[#".into(),
-        comment_end: "#]".into(),
-    })
-    .map_err(|e| Bug(format!("Tera delimiters: {e}")))?;
+    tera.set_delimiters(delimiters())
+        .map_err(|e| Bug(format!("Tera delimiters: {e}")))?;
     tera.autoescape_on(Vec::<&str>::new());
     let wanted: Vec<_> = SOURCES
         .iter()
         .filter(|(_, needs, _)| needs.met_by(components))
         .collect();
     for (path, _, text) in &wanted {
-        tera.add_raw_template(path, text)
-            .map_err(|e| Bug(format!("template {path}: {e}")))?;
+        if is_template(text) {
+            tera.add_raw_template(path, text)
+                .map_err(|e| Bug(format!("template {path}: {e}")))?;
+        }
     }
     let context = Context::from_serialize(&TemplateContext {
         profile: &profile.profile,
@@ -255,10 +250,13 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
     .map_err(|e| Bug(format!("template context: {e}")))?;
 
     let mut files = BTreeMap::new();
-    for (path, _, _) in wanted {
-        let text = tera
-            .render(path, &context)
-            .map_err(|e| Bug(format!("rendering {path}: {e}")))?;
+    for (path, _, source) in wanted {
+        let text = if is_template(source) {
+            tera.render(path, &context)
+                .map_err(|e| Bug(format!("rendering {path}: {e}")))?
+        } else {
+            (*source).to_string()
+        };
         files.insert(
             (*path).to_string(),
             with_header(path, &header_text, &normalize(&text)),
@@ -296,16 +294,45 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
     Ok(files)
 }
 
+/// Tera's delimiters: `[% %]`, `[[ ]]` and `[# #]`, which Helm templates do not use.
+fn delimiters() -> Delimiters {
+    Delimiters {
+        block_start: "[%".into(),
+        block_end: "%]".into(),
+        variable_start: "[[".into(),
+        variable_end: "]]".into(),
+        comment_start: "[#".into(),
+        comment_end: "#]".into(),
+    }
+}
+
+/// Whether Tera has anything to do in a source. Most sources contain no start delimiter:
+/// Tera would render such a text unchanged, so it is neither parsed nor rendered (parsing
+/// them was a sixth of a whole `render`).
+fn is_template(source: &str) -> bool {
+    let d = delimiters();
+    [d.block_start, d.variable_start, d.comment_start]
+        .iter()
+        .any(|start| source.contains(start.as_ref()))
+}
+
 /// LF line ends, no trailing blanks at line ends, exactly one final newline.
 fn normalize(text: &str) -> String {
-    let mut out: String = text
-        .replace("\r\n", "\n")
-        .lines()
-        .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim_end()
-        .to_string();
+    let mut out = String::with_capacity(text.len() + 1);
+    // Line breaks seen since the last non-blank line: written only when text follows them,
+    // so trailing blank lines disappear in the same pass.
+    let mut breaks = 0;
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            breaks += 1;
+        }
+        let line = line.trim_end();
+        if !line.is_empty() {
+            out.extend(std::iter::repeat_n('\n', breaks));
+            breaks = 0;
+            out.push_str(line);
+        }
+    }
     out.push('\n');
     out
 }
@@ -361,5 +388,24 @@ mod tests {
     #[test]
     fn normalize_gives_lf_and_one_final_newline() {
         assert_eq!(normalize("a  \r\nb\n\n\n"), "a\nb\n");
+        assert_eq!(normalize("\n \na\r\n\t\n\nb \r\n"), "\n\na\n\n\nb\n");
+        assert_eq!(normalize(" \r\n\n"), "\n");
+    }
+
+    #[test]
+    fn sources_without_tera_delimiters_render_to_themselves() {
+        let mut tera = Tera::new();
+        tera.set_delimiters(delimiters()).unwrap();
+        tera.autoescape_on(Vec::<&str>::new());
+        let plain: Vec<_> = SOURCES.iter().filter(|(_, _, s)| !is_template(s)).collect();
+        assert!(plain.len() > 30, "most sources are plain text");
+        for (path, _, source) in plain {
+            tera.add_raw_template(path, source).unwrap();
+            assert_eq!(
+                &tera.render(path, &Context::new()).unwrap(),
+                source,
+                "{path}"
+            );
+        }
     }
 }
