@@ -287,7 +287,9 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
         serde_json::to_string_pretty(&schema_doc).context("serializing values.schema.json")? + "\n",
     );
 
-    let bugs = validate::rendered(&files, &values, &chart_schema);
+    let profile_section =
+        serde_json::to_value(&profile.profile).context("serializing the profile section")?;
+    let bugs = validate::rendered(&files, &values, &chart_schema, &profile_section);
     if !bugs.is_empty() {
         return Err(anyhow!(Bug(bugs.join("; "))));
     }
