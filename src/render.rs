@@ -5,6 +5,7 @@
 //! the sources read as the Helm templates they produce; Tera only decides structure (which
 //! files and blocks a profile gets), Helm substitutes the values at install time.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result, anyhow};
@@ -252,10 +253,12 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
     let mut files = BTreeMap::new();
     for (path, _, source) in wanted {
         let text = if is_template(source) {
-            tera.render(path, &context)
-                .map_err(|e| Bug(format!("rendering {path}: {e}")))?
+            Cow::Owned(
+                tera.render(path, &context)
+                    .map_err(|e| Bug(format!("rendering {path}: {e}")))?,
+            )
         } else {
-            (*source).to_string()
+            Cow::Borrowed(*source)
         };
         files.insert(
             (*path).to_string(),
@@ -319,7 +322,11 @@ fn is_template(source: &str) -> bool {
 }
 
 /// LF line ends, no trailing blanks at line ends, exactly one final newline.
-fn normalize(text: &str) -> String {
+fn normalize(text: &str) -> Cow<'_, str> {
+    if is_normalized(text) {
+        // Most sources are: checking is cheaper than rewriting.
+        return Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len() + 1);
     // Line breaks seen since the last non-blank line: written only when text follows them,
     // so trailing blank lines disappear in the same pass.
@@ -336,7 +343,23 @@ fn normalize(text: &str) -> String {
         }
     }
     out.push('\n');
-    out
+    Cow::Owned(out)
+}
+
+/// Whether `normalize` would return `text` unchanged. Conservative: a line ending in any
+/// non-ASCII character may end in Unicode whitespace, so such a text takes the long way.
+fn is_normalized(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.ends_with(b"\n")
+        && !bytes.ends_with(b"\n\n")
+        && bytes
+            .iter()
+            .zip(&bytes[1..])
+            // A fold rather than `all`: without early exits the compiler vectorises the scan.
+            .fold(0, |blank_ends, (&before, &at)| {
+                blank_ends | u8::from(at == b'\n' && before != b'\n' && !before.is_ascii_graphic())
+            })
+            == 0
 }
 
 /// Prepends the "generated, do not edit" note in the comment syntax of the file's kind.
@@ -392,6 +415,15 @@ mod tests {
         assert_eq!(normalize("a  \r\nb\n\n\n"), "a\nb\n");
         assert_eq!(normalize("\n \na\r\n\t\n\nb \r\n"), "\n\na\n\n\nb\n");
         assert_eq!(normalize(" \r\n\n"), "\n");
+        for normalized in ["a\n\nb\n", "\n", "\na\n"] {
+            assert!(
+                matches!(normalize(normalized), Cow::Borrowed(_)),
+                "{normalized:?}"
+            );
+        }
+        for not in ["a", "a\n\n", "a \nb\n", "a\r\n", "a\u{3000}\n", "\n\n"] {
+            assert!(!is_normalized(not), "{not:?}");
+        }
     }
 
     #[test]
