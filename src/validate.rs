@@ -639,7 +639,7 @@ fn keywords_hold(chart: &Value, profile: &Value, value: &Value, profile_accepts:
         .iter()
         .all(|(keyword, c)| match (keyword.as_str(), object) {
             // Annotations constrain nothing, the object keywords nothing but objects.
-            ("$schema" | "title" | "description" | "examples", _)
+            ("$schema" | "$comment" | "title" | "description" | "examples", _)
             | ("properties" | "required" | "additionalProperties", None) => true,
             ("type", _) => has_type(value, c),
             ("required", Some(object)) => c.as_array().is_some_and(|keys| {
