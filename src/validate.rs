@@ -736,8 +736,8 @@ mod tests {
         let source = crate::source::ProfileSource::resolve(name).unwrap();
         let profile = profile(&crate::source::load(&source, &[], &[]).unwrap()).unwrap();
         let files = crate::render::chart(&profile).unwrap();
-        let values = crate::render::chart_values(&profile);
-        let chart_schema = schema::chart_values_schema(&values);
+        let values = yaml_serde::from_str(&files["values.yaml"]).unwrap();
+        let chart_schema = serde_json::from_str(&files["values.schema.json"]).unwrap();
         let section = serde_json::to_value(&profile.profile).unwrap();
         (files, values, chart_schema, section)
     }
