@@ -608,10 +608,13 @@ pub fn rendered(
 /// Whether the chart schema accepts `values`, proven without compiling it (a compile costs
 /// more than the rest of the self-check): the profile validator, compiled anyway, accepts
 /// the values plus the profile section, and the chart schema narrows the profile schema only
-/// in ways `narrows` checks against the values directly. `false` means not proven, and the
-/// caller validates against the chart schema itself.
+/// in ways `keywords_hold` checks against the values directly. `false` means not proven, and
+/// the caller validates against the chart schema itself.
 fn chart_schema_accepts(chart_schema: &Value, values: &mut Value, profile_section: &Value) -> bool {
-    let Some(map) = values.as_object_mut() else {
+    let Some(map) = values
+        .as_object_mut()
+        .filter(|m| !m.contains_key("profile"))
+    else {
         return false;
     };
     map.insert("profile".into(), profile_section.clone());
