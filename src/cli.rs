@@ -133,16 +133,19 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if e.downcast_ref::<validate::Invalid>().is_some()
-                || e.downcast_ref::<Drift>().is_some()
-            {
-                ExitCode::from(1)
-            } else if e.downcast_ref::<render::Bug>().is_some() {
-                ExitCode::from(3)
-            } else {
-                ExitCode::from(2)
-            }
+            ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// The exit code of a failed command, as `EXIT_CODES` documents them.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<validate::Invalid>().is_some() || e.downcast_ref::<Drift>().is_some() {
+        1
+    } else if e.downcast_ref::<render::Bug>().is_some() {
+        3
+    } else {
+        2
     }
 }
 
@@ -243,4 +246,20 @@ fn load(input: &Input) -> Result<crate::profile::Profile> {
     let source = ProfileSource::resolve(&input.profile)?;
     let merged = source::load(&source, &input.values, &input.set)?;
     Ok(validate::profile(&merged)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_self_check_of_the_rendered_chart_exits_3() {
+        // How `render::chart` reports what `validate::rendered` found (tested there).
+        let bug = anyhow::anyhow!(render::Bug(
+            "values.yaml fails values.schema.json at /app/notRendered: required key is missing"
+                .into()
+        ));
+        assert_eq!(exit_code(&bug), 3);
+        assert_eq!(exit_code(&anyhow::anyhow!("cannot read x.yaml")), 2);
+    }
 }

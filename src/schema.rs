@@ -13,11 +13,11 @@ use serde_json::{Map, Value, json};
 use crate::profile::Profile;
 
 /// Schema of a whole profile: its `profile` section plus every value, components optional.
-pub fn profile_schema() -> Value {
+pub fn profile_schema() -> &'static Value {
     // Generated once per process: `render` needs it twice (validation, then the chart's
     // values.schema.json), and generating it costs more than cloning it.
     static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(generate_profile_schema).clone()
+    SCHEMA.get_or_init(generate_profile_schema)
 }
 
 fn generate_profile_schema() -> Value {
@@ -37,7 +37,7 @@ fn generate_profile_schema() -> Value {
 /// Schema of the chart values of any profile (`alertchart schema`): the profile schema
 /// without the `profile` section.
 pub fn values_schema() -> Value {
-    let mut schema = profile_schema();
+    let mut schema = profile_schema().clone();
     let root = schema.as_object_mut().expect("root schema is an object");
     if let Some(Value::Object(props)) = root.get_mut("properties") {
         props.shift_remove("profile");
@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn every_object_in_the_schema_rejects_unknown_keys() {
         let mut objects = Vec::new();
-        all_objects(&profile_schema(), &mut objects);
+        all_objects(profile_schema(), &mut objects);
         assert!(
             objects.len() > 20,
             "expected the whole model, got {}",

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::OnceLock;
 
+use jsonschema::{PatternCache, Validator};
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::formats::{Cidr, PgSize, PromDuration};
@@ -62,10 +65,15 @@ impl std::error::Error for Invalid {}
 
 /// Validates the merged input and returns the typed profile.
 pub fn profile(merged: &Merged) -> Result<Profile, Invalid> {
-    let mut problems = schema_problems(&schema::profile_schema(), &merged.tree);
+    let mut problems = problems_with(profile_validator(), schema::profile_schema(), &merged.tree);
     if problems.is_empty() {
-        match serde_json::from_value::<Profile>(merged.tree.clone()) {
-            Ok(profile) => problems = semantic(&profile),
+        match Profile::deserialize(&merged.tree) {
+            Ok(profile) => {
+                problems = semantic(&profile);
+                if problems.is_empty() {
+                    return Ok(profile);
+                }
+            }
             // The schema mirrors the types, so this means the two disagree: still the
             // user's input that triggered it, reported as well as serde can.
             Err(e) => problems.push(Problem {
@@ -75,9 +83,6 @@ pub fn profile(merged: &Merged) -> Result<Profile, Invalid> {
                 excerpt: None,
                 at_key: false,
             }),
-        }
-        if problems.is_empty() {
-            return Ok(serde_json::from_value(merged.tree.clone()).expect("checked above"));
         }
     }
     for p in &mut problems {
@@ -91,7 +96,29 @@ pub fn profile(merged: &Merged) -> Result<Profile, Invalid> {
 
 /// Problems of `instance` against `schema`, with messages saying what was expected.
 pub fn schema_problems(schema: &Value, instance: &Value) -> Vec<Problem> {
-    let validator = jsonschema::draft7::new(schema).expect("the generated schema compiles");
+    problems_with(&compile(schema), schema, instance)
+}
+
+/// A draft-07 validator of a generated schema. Every validator of the process shares one
+/// cache of compiled `pattern`s: the profile and chart schemas use the same few patterns, and
+/// compiling a regular expression costs more than validating a whole profile.
+fn compile(schema: &Value) -> Validator {
+    static PATTERNS: OnceLock<PatternCache> = OnceLock::new();
+    jsonschema::draft7::options()
+        .with_pattern_cache(PATTERNS.get_or_init(PatternCache::new).clone())
+        .build(schema)
+        .expect("the generated schema compiles")
+}
+
+/// The profile schema's validator, compiled once per process: it checks the input and,
+/// in the self-check, the rendered values.
+fn profile_validator() -> &'static Validator {
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| compile(schema::profile_schema()))
+}
+
+/// Problems of `instance` against `schema`, compiled as `validator`.
+fn problems_with(validator: &Validator, schema: &Value, instance: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
     for error in validator.iter_errors(instance) {
         explain(schema, &error, &mut problems);
@@ -560,10 +587,12 @@ fn duration_ms(d: &PromDuration) -> u64 {
 }
 
 /// Checks of the rendered chart before it is written; any failure is a bug of alertchart.
+/// `profile_section` is the profile's `profile` section, which the chart's values lack.
 pub fn rendered(
     files: &BTreeMap<String, String>,
     values: &Value,
     chart_schema: &Value,
+    profile_section: &Value,
 ) -> Vec<String> {
     let mut bugs = Vec::new();
     for (name, text) in files {
@@ -575,16 +604,18 @@ pub fn rendered(
         .get("values.yaml")
         .map(|t| yaml_serde::from_str::<Value>(t))
     {
-        Some(Ok(parsed)) => {
+        Some(Ok(mut parsed)) => {
             if &parsed != values {
                 bugs.push("values.yaml does not parse back to the profile's values".into());
             }
-            for p in schema_problems(chart_schema, &parsed) {
-                bugs.push(format!(
-                    "values.yaml fails values.schema.json at /{}: {}",
-                    p.path.join("/"),
-                    p.message
-                ));
+            if !chart_schema_accepts(chart_schema, &mut parsed, profile_section) {
+                for p in schema_problems(chart_schema, &parsed) {
+                    bugs.push(format!(
+                        "values.yaml fails values.schema.json at /{}: {}",
+                        p.path.join("/"),
+                        p.message
+                    ));
+                }
             }
         }
         Some(Err(e)) => bugs.push(format!("values.yaml is not valid YAML: {e}")),
@@ -624,6 +655,93 @@ pub fn rendered(
         }
     }
     bugs
+}
+
+/// Whether the chart schema accepts `values`, proven without compiling it (a compile costs
+/// more than the rest of the self-check): the profile validator, compiled anyway, accepts
+/// the values plus the profile section, and the chart schema narrows the profile schema only
+/// in ways `keywords_hold` checks against the values directly. `false` means not proven, and
+/// the caller validates against the chart schema itself.
+fn chart_schema_accepts(chart_schema: &Value, values: &mut Value, profile_section: &Value) -> bool {
+    let Some(map) = values
+        .as_object_mut()
+        .filter(|m| !m.contains_key("profile"))
+    else {
+        return false;
+    };
+    map.insert("profile".into(), profile_section.clone());
+    let profile_accepts = profile_validator().is_valid(values);
+    if let Some(map) = values.as_object_mut() {
+        map.shift_remove("profile");
+    }
+    // At the root the profile schema accepted the values with the profile section, so a
+    // keyword both schemas share says nothing about the values alone.
+    profile_accepts && keywords_hold(chart_schema, schema::profile_schema(), values, false)
+}
+
+/// Whether every keyword of chart-schema node `chart` holds for `value`. The chart schema
+/// narrows the profile schema in three ways: fewer `properties` (next to
+/// `additionalProperties: false`), every one `required`, no `null` in `type`; those keywords
+/// are checked against the value. Any other keyword must equal the profile schema's, which
+/// holds for the value when `profile_accepts` (the profile-schema node `profile` accepts
+/// `value`, as it does below the root). A keyword that differs otherwise is not proven.
+fn keywords_hold(chart: &Value, profile: &Value, value: &Value, profile_accepts: bool) -> bool {
+    let (Some(chart), Some(profile)) = (chart.as_object(), profile.as_object()) else {
+        return profile_accepts && chart == profile;
+    };
+    let object = value.as_object();
+    chart
+        .iter()
+        .all(|(keyword, c)| match (keyword.as_str(), object) {
+            // Annotations constrain nothing, the object keywords nothing but objects.
+            ("$schema" | "$comment" | "title" | "description" | "examples", _)
+            | ("properties" | "required" | "additionalProperties", None) => true,
+            ("type", _) => has_type(value, c),
+            ("required", Some(object)) => c.as_array().is_some_and(|keys| {
+                keys.iter()
+                    .all(|k| k.as_str().is_some_and(|k| object.contains_key(k)))
+            }),
+            ("properties", Some(object)) => c.as_object().is_some_and(|props| {
+                props.iter().all(|(key, sub)| match object.get(key) {
+                    None => true,
+                    Some(v) => profile["properties"]
+                        .get(key)
+                        .is_some_and(|p| keywords_hold(sub, p, v, true)),
+                })
+            }),
+            ("additionalProperties", Some(object))
+                if *c == Value::Bool(false) && !chart.contains_key("patternProperties") =>
+            {
+                object.keys().all(|k| chart["properties"].get(k).is_some())
+            }
+            // What else it allows depends on the properties and patterns beside it.
+            ("additionalProperties", Some(_)) => {
+                profile_accepts
+                    && profile.get(keyword) == Some(c)
+                    && ["properties", "patternProperties"]
+                        .iter()
+                        .all(|k| chart.get(*k) == profile.get(*k))
+            }
+            _ => profile_accepts && profile.get(keyword) == Some(c),
+        })
+}
+
+/// Whether `value` is of one of the JSON-schema types `types` (a name or a list of names).
+fn has_type(value: &Value, types: &Value) -> bool {
+    let is = |name: &Value| match name.as_str() {
+        Some("null") => value.is_null(),
+        Some("boolean") => value.is_boolean(),
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("number") => value.is_number(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        _ => false,
+    };
+    match types {
+        Value::Array(names) => names.iter().any(is),
+        name => is(name),
+    }
 }
 
 /// Every `.Values.a.b.c` path a Helm template reads.
@@ -666,6 +784,71 @@ mod tests {
         assert_eq!(duration_ms(&PromDuration("30s".into())), 30_000);
         assert_eq!(duration_ms(&PromDuration("1m30s".into())), 90_000);
         assert_eq!(duration_ms(&PromDuration("500ms".into())), 500);
+    }
+
+    /// A built-in profile's rendered files, values, chart schema and profile section.
+    fn render_builtin(name: &str) -> (BTreeMap<String, String>, Value, Value, Value) {
+        let source = crate::source::ProfileSource::resolve(name).unwrap();
+        let profile = profile(&crate::source::load(&source, &[], &[]).unwrap()).unwrap();
+        let files = crate::render::chart(&profile).unwrap();
+        let values = yaml_serde::from_str(&files["values.yaml"]).unwrap();
+        let chart_schema = serde_json::from_str(&files["values.schema.json"]).unwrap();
+        let section = serde_json::to_value(&profile.profile).unwrap();
+        (files, values, chart_schema, section)
+    }
+
+    #[test]
+    fn chart_schema_is_proven_to_accept_the_built_in_values_without_compiling_it() {
+        for name in ["standard", "lite"] {
+            let (_, mut values, chart_schema, section) = render_builtin(name);
+            assert!(
+                chart_schema_accepts(&chart_schema, &mut values, &section),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_that_the_chart_schema_rejects_are_a_bug_even_when_the_profile_schema_accepts_them() {
+        let (files, values, chart_schema, section) = render_builtin("standard");
+        // A key the proof checks itself (`required`), and one it only compares (`pattern`).
+        let mut missing = chart_schema.clone();
+        missing["properties"]["app"]["required"]
+            .as_array_mut()
+            .unwrap()
+            .push("notRendered".into());
+        let mut stricter = chart_schema.clone();
+        stricter["properties"]["image"]["properties"]["tag"]["pattern"] = "^v".into();
+        for (bad, expected) in [
+            (
+                missing,
+                "values.yaml fails values.schema.json at /app/notRendered: required key is missing",
+            ),
+            (
+                stricter,
+                "values.yaml fails values.schema.json at /image/tag: ",
+            ),
+        ] {
+            let bugs = rendered(&files, &values, &bad, &section);
+            assert!(bugs.iter().any(|b| b.starts_with(expected)), "{bugs:?}");
+        }
+    }
+
+    #[test]
+    fn rendered_values_that_fail_the_schema_are_a_bug() {
+        let (mut files, values, chart_schema, section) = render_builtin("standard");
+        assert_eq!(
+            rendered(&files, &values, &chart_schema, &section),
+            Vec::<String>::new()
+        );
+        let yaml = files.get_mut("values.yaml").unwrap();
+        *yaml = yaml.replacen("memory: \"512Mi\"", "memory: lots", 1);
+        let bugs = rendered(&files, &values, &chart_schema, &section);
+        assert!(
+            bugs.iter()
+                .any(|b| b.contains("`lots` is not a valid Kubernetes memory quantity")),
+            "{bugs:?}"
+        );
     }
 
     #[test]
