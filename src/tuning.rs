@@ -68,13 +68,6 @@ pub fn tuned(profile: &crate::profile::Profile) -> (crate::profile::Profile, Vec
     (profile, derived)
 }
 
-/// `pg` with every unset memory setting derived.
-pub fn tuned_postgresql(pg: &Postgresql) -> Postgresql {
-    let mut pg = pg.clone();
-    derive(&mut pg);
-    pg
-}
-
 /// Fills in each unset memory setting of `pg` and returns how each was derived.
 fn derive(pg: &mut Postgresql) -> Vec<Derived> {
     let mut out = Vec::new();
@@ -231,21 +224,52 @@ fn clamp(value: u64, min: u64, max: u64) -> (u64, bool) {
     (v, v == min || v == max)
 }
 
-/// Memory the settings let PostgreSQL allocate at once, in kB: shared memory, one
-/// maintenance operation plus every autovacuum worker, and one work_mem-sized sort or hash
-/// in every backend (connections and parallel workers).
-pub fn worst_case_kb(pg: &Postgresql) -> u64 {
-    let cfg = &pg.config;
-    let (Some(sb), Some(wal), Some(mwm), Some(wm)) = (
-        &cfg.shared_buffers,
-        &cfg.wal_buffers,
-        &cfg.maintenance_work_mem,
-        &cfg.work_mem,
-    ) else {
-        unreachable!("worst_case_kb needs a tuned profile")
-    };
-    fixed_kb(sb, wal, mwm, cfg.autovacuum_max_workers)
-        + (u64::from(cfg.max_connections) + PARALLEL_WORKERS) * wm.kilobytes()
+/// The settings of `pg` that decide how much memory PostgreSQL may allocate at once,
+/// explicit or derived.
+pub struct Budget {
+    pub shared_buffers: PgSize,
+    pub wal_buffers: PgSize,
+    pub maintenance_work_mem: PgSize,
+    pub work_mem: PgSize,
+    pub autovacuum_max_workers: u32,
+    /// Connections plus parallel workers: the processes that may each sort or hash at once.
+    pub backends: u64,
+}
+
+impl Budget {
+    pub fn of(pg: &Postgresql) -> Self {
+        let mut pg = pg.clone();
+        derive(&mut pg);
+        let cfg = pg.config;
+        let (Some(shared_buffers), Some(wal_buffers), Some(maintenance_work_mem), Some(work_mem)) = (
+            cfg.shared_buffers,
+            cfg.wal_buffers,
+            cfg.maintenance_work_mem,
+            cfg.work_mem,
+        ) else {
+            unreachable!("derive sets every memory setting")
+        };
+        Self {
+            shared_buffers,
+            wal_buffers,
+            maintenance_work_mem,
+            work_mem,
+            autovacuum_max_workers: cfg.autovacuum_max_workers,
+            backends: u64::from(cfg.max_connections) + PARALLEL_WORKERS,
+        }
+    }
+
+    /// Memory the settings let PostgreSQL allocate at once, in kB: shared memory, one
+    /// maintenance operation plus every autovacuum worker, and one work_mem-sized sort or
+    /// hash in every backend.
+    pub fn worst_case_kb(&self) -> u64 {
+        fixed_kb(
+            &self.shared_buffers,
+            &self.wal_buffers,
+            &self.maintenance_work_mem,
+            self.autovacuum_max_workers,
+        ) + self.backends * self.work_mem.kilobytes()
+    }
 }
 
 fn fixed_kb(shared_buffers: &PgSize, wal: &PgSize, maintenance: &PgSize, avw: u32) -> u64 {
@@ -359,9 +383,9 @@ mod tests {
             assert_eq!(pg.config.huge_pages, Some(HugePages::Off));
             assert_eq!(derived.len(), 7, "{derived:?}");
             assert!(
-                worst_case_kb(&pg) <= pg.resources.limits.memory.bytes() / 1024,
+                Budget::of(&pg).worst_case_kb() <= pg.resources.limits.memory.bytes() / 1024,
                 "derived settings overrun {limit}: {} kB",
-                worst_case_kb(&pg)
+                Budget::of(&pg).worst_case_kb()
             );
         }
     }

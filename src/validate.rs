@@ -9,7 +9,7 @@ use jsonschema::{PatternCache, Validator};
 use serde::Deserialize as _;
 use serde_json::Value;
 
-use crate::formats::{Cidr, PgSize, PromDuration};
+use crate::formats::{Cidr, PromDuration};
 use crate::profile::{HugePages, Postgresql, Profile, Resources};
 use crate::source::{KeyPath, Merged, Origin, dotted};
 use crate::{schema, tuning};
@@ -489,15 +489,8 @@ fn postgresql(p: &Profile, pg: &Postgresql, found: &mut Found) {
 
 /// The memory settings, explicit or derived, against the container's memory limit.
 fn memory(pg: &Postgresql, found: &mut Found) {
-    let tuned = tuning::tuned_postgresql(pg);
-    let cfg = &tuned.config;
-    let size = |s: &Option<PgSize>| s.clone().expect("tuned");
-    let (sb, wal, mwm, wm) = (
-        size(&cfg.shared_buffers),
-        size(&cfg.wal_buffers),
-        size(&cfg.maintenance_work_mem),
-        size(&cfg.work_mem),
-    );
+    let budget = tuning::Budget::of(pg);
+    let sb = &budget.shared_buffers;
     let limit = &pg.resources.limits.memory;
     let limit_kb = limit.bytes() / 1024;
     if sb.kilobytes() >= limit_kb {
@@ -510,7 +503,7 @@ fn memory(pg: &Postgresql, found: &mut Found) {
         );
         return;
     }
-    let worst = tuning::worst_case_kb(&tuned);
+    let worst = budget.worst_case_kb();
     if worst > limit_kb {
         let at = if pg.config.work_mem.is_some() {
             "postgresql.config.workMem"
@@ -521,18 +514,22 @@ fn memory(pg: &Postgresql, found: &mut Found) {
             at,
             format!(
                 "PostgreSQL may allocate {} at once, more than the memory limit `{}`: shared_buffers {sb} \
-                 + wal_buffers {wal} + {} x maintenance_work_mem {mwm} (VACUUM and autovacuum workers) \
-                 + {} backends (maxConnections + {} parallel workers) x work_mem {wm}; \
+                 + wal_buffers {} + {} x maintenance_work_mem {} (VACUUM and autovacuum workers) \
+                 + {} backends (maxConnections + {} parallel workers) x work_mem {}; \
                  lower workMem, maintenanceWorkMem or maxConnections, or raise the limit",
                 tuning::size(worst),
                 limit.as_str(),
-                cfg.autovacuum_max_workers + 1,
-                u64::from(cfg.max_connections) + tuning::PARALLEL_WORKERS,
+                budget.wal_buffers,
+                budget.autovacuum_max_workers + 1,
+                budget.maintenance_work_mem,
+                budget.backends,
                 tuning::PARALLEL_WORKERS,
+                budget.work_mem,
             ),
         );
     }
-    match (cfg.huge_pages, pg.hugepages_2mi.bytes()) {
+    // Derivation never chooses `on`, so the profile's own setting is the one to check.
+    match (pg.config.huge_pages, pg.hugepages_2mi.bytes()) {
         (Some(HugePages::On), None) => found.fail(
             "postgresql.config.hugePages",
             "`on` needs huge pages, but postgresql.hugepages2Mi requests none: PostgreSQL would not start (use `off`, or request huge pages)".into(),
