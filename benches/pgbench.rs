@@ -28,7 +28,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
-use postgres::{Cluster, Rendered, output_text, path_env, pg};
+use postgres::{Cluster, Rendered, output_text};
 
 const LIMIT_BYTES: u64 = 2 << 30;
 
@@ -249,15 +249,9 @@ fn server(name: &'static str, sets: &[&str], scale: u32) -> Server {
     }
 }
 
+/// A `pgbench` command connected to the bench database as the superuser over TCP.
 fn pgbench(c: &Cluster) -> Command {
-    let mut cmd = Command::new(pg("pgbench"));
-    cmd.env_clear()
-        .env("PATH", path_env())
-        .env("PGHOST", "127.0.0.1")
-        .env("PGPORT", c.port.to_string())
-        .env("PGUSER", "postgres")
-        .env("PGPASSWORD", c.superuser_password());
-    cmd
+    c.client_as("pgbench", "postgres", &c.superuser_password(), "bench")
 }
 
 /// One timed pgbench run; its TPS.

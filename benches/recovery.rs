@@ -378,15 +378,7 @@ fn wal_volume() {
 
 /// A `pgbench` command connected to the app database as the superuser over TCP.
 fn pgbench(c: &Cluster) -> Command {
-    let mut cmd = Command::new(postgres::pg("pgbench"));
-    cmd.env_clear()
-        .env("PATH", postgres::path_env())
-        .env("PGHOST", "127.0.0.1")
-        .env("PGPORT", c.port.to_string())
-        .env("PGUSER", "postgres")
-        .env("PGPASSWORD", c.superuser_password())
-        .env("PGDATABASE", APP_DB);
-    cmd
+    c.client_as("pgbench", "postgres", &c.superuser_password(), APP_DB)
 }
 
 /// The server's current WAL insert position, in bytes.

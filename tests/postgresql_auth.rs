@@ -10,7 +10,7 @@ mod common;
 mod postgres;
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use postgres::{
@@ -143,15 +143,8 @@ fn exporter_is_pg_monitor_with_timeouts(c: &Cluster) {
 
 fn exporter_gives_up_behind_an_exclusive_lock(c: &Cluster, exporter_pw: &str) {
     // A size query of the exporter behind an ACCESS EXCLUSIVE lock gives up after ~2 s.
-    let mut locker = Command::new(postgres::pg("psql"));
+    let mut locker = c.client_as("psql", "postgres", &c.superuser_password(), APP_DB);
     locker
-        .env_clear()
-        .env("PATH", postgres::path_env())
-        .env("PGHOST", "127.0.0.1")
-        .env("PGPORT", c.port.to_string())
-        .env("PGUSER", "postgres")
-        .env("PGPASSWORD", c.superuser_password())
-        .env("PGDATABASE", APP_DB)
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

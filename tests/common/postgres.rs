@@ -949,10 +949,11 @@ impl Cluster {
         env_get(&self.env, "POSTGRES_PASSWORD").to_string()
     }
 
-    /// A `psql` command (as the current user) connected over TCP to 127.0.0.1 as `user`
-    /// with `password` to `db`: no psqlrc, unaligned tuples, fields separated by \x1f.
-    pub fn psql_as(&self, user: &str, password: &str, db: &str) -> Command {
-        let mut c = Command::new(pg("psql"));
+    /// The PostgreSQL client `program` (`psql`, `pgbench`, ...) as the current user,
+    /// connected over TCP to 127.0.0.1 as `user` with `password` to `db` through libpq's
+    /// environment, and nothing else of the test's environment.
+    pub fn client_as(&self, program: &str, user: &str, password: &str, db: &str) -> Command {
+        let mut c = Command::new(pg(program));
         c.env_clear()
             .env("PATH", path_env())
             .env("PGHOST", "127.0.0.1")
@@ -960,17 +961,24 @@ impl Cluster {
             .env("PGUSER", user)
             .env("PGPASSWORD", password)
             .env("PGDATABASE", db)
-            .env("PGCONNECT_TIMEOUT", "10")
-            .args([
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-F",
-                "\x1f",
-            ]);
+            .env("PGCONNECT_TIMEOUT", "10");
+        c
+    }
+
+    /// A `psql` command (as the current user) connected over TCP to 127.0.0.1 as `user`
+    /// with `password` to `db`: no psqlrc, unaligned tuples, fields separated by \x1f.
+    pub fn psql_as(&self, user: &str, password: &str, db: &str) -> Command {
+        let mut c = self.client_as("psql", user, password, db);
+        c.args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-F",
+            "\x1f",
+        ]);
         c
     }
 
