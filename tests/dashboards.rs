@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::process::Command;
 
+use common::promql::unexplained;
 use common::{chart_dir, helm_template, run_ok, tool, yaml_docs};
 use dashboards::{APP_DASHBOARD, PG_DASHBOARD, dashboard, metric_names, queries, used_metrics};
 use serde_json::Value;
@@ -310,11 +311,7 @@ fn application_dashboard_metrics_are_documented_by_the_app_or_kubernetes() {
         .collect();
     for profile in ["standard", "lite"] {
         let used = used_metrics(&dashboard(profile, APP_DASHBOARD));
-        let unknown: Vec<String> = used
-            .iter()
-            .filter(|(name, _)| !known.contains(*name))
-            .map(|(name, panels)| format!("{name} (panels: {})", panels.join("; ")))
-            .collect();
+        let unknown = unexplained(&used, |name| known.contains(name), "panels: ", "; ");
         assert!(
             unknown.is_empty(),
             "{profile}: application dashboard metrics the app and Kubernetes do not document:\n{}",

@@ -24,9 +24,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Instant;
 
+use common::promql::unexplained;
 use postgres::{
-    APP_DB, APP_FROM_LOOPBACK, APP_USER, Cluster, as_user, custom_queries, env_get, env_set,
-    exporter_run, kube_expand, output_text, path_env, problem_lines, sample_names, try_sql,
+    APP_DB, APP_FROM_LOOPBACK, APP_USER, Cluster, as_user, custom_queries, exporter_run,
+    kube_expand, output_text, path_env, problem_lines, sample_names, try_sql,
 };
 
 /// Log lines that must never appear when the configuration is right.
@@ -409,18 +410,7 @@ fn helm_test_pod_script_passes_against_the_server_and_fails_when_it_is_down() {
         .map(|s| s.as_str().unwrap().to_string())
         .collect();
     let mut env = c.rendered.container_env("Pod", "-postgresql-test", "psql");
-    let service = c.rendered.object("Service", "-postgresql")["metadata"]["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        env_get(&env, "PGHOST"),
-        service,
-        "the test pod connects through the Service"
-    );
-    assert_eq!(env_get(&env, "PGPORT"), "5432");
-    env_set(&mut env, "PGHOST", "127.0.0.1");
-    env_set(&mut env, "PGPORT", &c.port.to_string());
+    c.through_service(&mut env, "the test pod");
     let run = |env: &[(String, String)]| {
         as_user(&command[0])
             .args(&command[1..])
@@ -738,11 +728,12 @@ fn prometheus_rule_metrics_are_exposed_by_the_exporter() {
     let run = exporter_run();
     let exposed = sample_names(&run.metrics);
     let allowed: BTreeMap<&str, &str> = NOT_FROM_V011.iter().copied().collect();
-    let missing: Vec<String> = used
-        .iter()
-        .filter(|(name, _)| !exposed.contains(*name) && !allowed.contains_key(name.as_str()))
-        .map(|(name, alerts)| format!("{name} (used by {})", alerts.join(", ")))
-        .collect();
+    let missing = unexplained(
+        &used,
+        |name| exposed.contains(name) || allowed.contains_key(name),
+        "used by ",
+        ", ",
+    );
     assert!(
         missing.is_empty(),
         "rule metrics neither in the exporter's /metrics nor explained:\n{}",
@@ -778,11 +769,12 @@ fn postgresql_dashboard_metrics_are_exposed_by_the_exporter() {
     assert!(used.len() > 25, "too few metrics found: {used:?}");
     let exposed = sample_names(&exporter_run().metrics);
     let allowed: BTreeMap<&str, &str> = NOT_FROM_V011.iter().copied().collect();
-    let missing: Vec<String> = used
-        .iter()
-        .filter(|(name, _)| !exposed.contains(*name) && !allowed.contains_key(name.as_str()))
-        .map(|(name, panels)| format!("{name} (panels: {})", panels.join("; ")))
-        .collect();
+    let missing = unexplained(
+        &used,
+        |name| exposed.contains(name) || allowed.contains_key(name),
+        "panels: ",
+        "; ",
+    );
     assert!(
         missing.is_empty(),
         "PostgreSQL dashboard metrics neither in the real exporter's /metrics nor explained:\n{}",

@@ -949,6 +949,24 @@ impl Cluster {
         env_get(&self.env, "POSTGRES_PASSWORD").to_string()
     }
 
+    /// Points a pod's environment, which reaches PostgreSQL through its Service on 5432
+    /// (asserted: `who` connects through the Service), at this server instead: the
+    /// Service host name becomes 127.0.0.1 and the port the free port.
+    pub fn through_service(&self, env: &mut Vec<(String, String)>, who: &str) {
+        let service = self.rendered.object("Service", "-postgresql")["metadata"]["name"]
+            .as_str()
+            .expect("name")
+            .to_string();
+        assert_eq!(
+            env_get(env, "PGHOST"),
+            service,
+            "{who} connects through the Service"
+        );
+        assert_eq!(env_get(env, "PGPORT"), "5432");
+        env_set(env, "PGHOST", "127.0.0.1");
+        env_set(env, "PGPORT", &self.port.to_string());
+    }
+
     /// The PostgreSQL client `program` (`psql`, `pgbench`, ...) as the current user,
     /// connected over TCP to 127.0.0.1 as `user` with `password` to `db` through libpq's
     /// environment, and nothing else of the test's environment.

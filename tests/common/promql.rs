@@ -1,7 +1,21 @@
 //! Just enough PromQL reading for the tests: which metrics an expression selects, and with
 //! which label matchers.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The metrics of `used` (metric name -> what uses it) that `known` does not account for,
+/// each as `name (<users><the users joined by sep>)`, for an assertion message.
+pub fn unexplained(
+    used: &BTreeMap<String, Vec<String>>,
+    known: impl Fn(&str) -> bool,
+    users: &str,
+    sep: &str,
+) -> Vec<String> {
+    used.iter()
+        .filter(|(name, _)| !known(name))
+        .map(|(name, by)| format!("{name} ({users}{})", by.join(sep)))
+        .collect()
+}
 
 /// PromQL keywords followed by a list of label names.
 const LABEL_LISTS: &[&str] = &[

@@ -58,18 +58,7 @@ pub fn backup_job(c: &Cluster) -> BackupJob {
     let mut env = c
         .rendered
         .container_env("CronJob", "-postgresql-backup", "backup");
-    let service = c.rendered.object("Service", "-postgresql")["metadata"]["name"]
-        .as_str()
-        .expect("name")
-        .to_string();
-    assert_eq!(
-        env_get(&env, "PGHOST"),
-        service,
-        "the job connects through the Service"
-    );
-    assert_eq!(env_get(&env, "PGPORT"), "5432");
-    env_set(&mut env, "PGHOST", "127.0.0.1");
-    env_set(&mut env, "PGPORT", &c.port.to_string());
+    c.through_service(&mut env, "the job");
     let root = fs.map_text(env_get(&env, "BACKUP_ROOT"));
     env_set(&mut env, "BACKUP_ROOT", &root);
     BackupJob {
