@@ -536,10 +536,8 @@ fn max_connections_too_small_for_the_app_pools_exits_1() {
 
 /// values.yaml of the standard chart rendered with `sets`.
 fn values_yaml_with(sets: &str) -> String {
-    let dir = tmp();
-    let out = dir.path().join("out");
-    run_ok(dir.path(), &["render", "--set", sets, "--out", s(&out)]);
-    fs::read_to_string(out.join("alert-history/values.yaml")).expect("values.yaml")
+    let (_dir, chart) = common::render_chart("standard", &[sets]);
+    fs::read_to_string(chart.join("values.yaml")).expect("values.yaml")
 }
 
 #[test]
