@@ -144,10 +144,20 @@ CHECKOV_REQUIREMENTS=(
 )
 
 # Debian packages. Versions follow Debian 12 (security updates may bump them).
-APT_TOOLS=(prometheus prometheus-postgres-exporter redis-server)
-# Shared libraries the PostgreSQL binaries link against (normally preinstalled).
+APT_TOOLS=(prometheus prometheus-alertmanager prometheus-postgres-exporter redis-server)
+# Shared libraries the PostgreSQL binaries link against (normally preinstalled);
+# libossp-uuid16 is uuid-ossp's, which the app's migration creates.
 APT_PG_RUNTIME=(libicu72 libxml2 libxslt1.1 libreadline8 libzstd1 liblz4-1
-  libgssapi-krb5-2 libldap-2.5-0 libssl3 zlib1g liblzma5)
+  libgssapi-krb5-2 libldap-2.5-0 libssl3 zlib1g liblzma5 libossp-uuid16)
+
+# The alert-history app (the source of image 1.1.9, for the end-to-end tests): from
+# ../shared/alert-history-app when it is beside the repository, else upstream at the pinned
+# commit. Either way its files must hash to APP_SHA256 (sha256 of `sha256sum` of each file
+# of APP_FILES, sorted by path). Its Python dependencies: scripts/alert-history-app.lock.
+APP_UPSTREAM="https://codeload.github.com/ipiton/alert-history-service/tar.gz"
+APP_COMMIT="9bfd7ee63b126ab2d73b209ab02e76bedcd20fe2"
+APP_FILES=(Dockerfile LICENSE env.example requirements.txt src templates)
+APP_SHA256="c600f1d650524aebe538ed9103b0d9498a02e72ecbeffcc622971d61c51ef9ea"
 
 TEST_USER="${ALERTCHART_TEST_USER:-alertchart-test}"
 
@@ -158,6 +168,10 @@ BIN="$TOOLS/bin"
 VENV="$TOOLS/venv"
 PG_ROOT="$TOOLS/pgsql"
 PG_HOME="$PG_ROOT/postgresql-$PG_WHEEL_VERSION-x86_64-unknown-linux-gnu"
+APP_DIR="$TOOLS/alert-history-app"
+APP_VENV="$TOOLS/app-venv"
+APP_LOCK="$REPO/scripts/alert-history-app.lock"
+SHARED_APP="$REPO/../shared/alert-history-app"
 PG_BIN="$PG_HOME/bin"
 STAMPS="$TOOLS/stamps"
 CHECKOV_VENV="$TOOLS/checkov"
@@ -200,7 +214,7 @@ apt_missing() {
 }
 # Names of daemons Debian packages could start; used to spot ones the install started.
 # (matched against the full command line: comm is cut to 15 characters).
-DAEMON_RE='^(/usr/s?bin/)?(prometheus|prometheus-postgres-exporter|redis-server)( |$)'
+DAEMON_RE='^(/usr/s?bin/)?(prometheus|prometheus-alertmanager|prometheus-postgres-exporter|redis-server)( |$)'
 apt_install() {
   local missing
   missing="$(apt_missing "$@")"
@@ -348,7 +362,7 @@ as_test_user() {
 
 # ---- 4. PostgreSQL 16 ----------------------------------------------------------
 PG_NEEDED_BINS=(postgres initdb pg_ctl psql pg_basebackup pg_isready)
-PG_NEEDED_EXTS=(pg_stat_statements pg_trgm btree_gin)
+PG_NEEDED_EXTS=(pg_stat_statements pg_trgm btree_gin uuid-ossp)
 
 # Static checks: files present, version right, every needed ELF resolves its libs
 # (libpq from our own lib/, not some other libpq on the system).
@@ -393,7 +407,9 @@ pg_live_check() {
 CREATE EXTENSION pg_stat_statements;
 CREATE EXTENSION pg_trgm;
 CREATE EXTENSION btree_gin;
+CREATE EXTENSION "uuid-ossp";
 SELECT count(*) FROM pg_stat_statements;
+SELECT uuid_generate_v4();
 SELECT similarity('alert', 'alerts');
 LOAD 'libpqwalreceiver';
 SQL
@@ -456,13 +472,60 @@ EOF
 install_apt_tools() {
   apt_install "${APT_TOOLS[@]}"
   local t
-  for t in promtool prometheus-postgres-exporter redis-server redis-cli; do
+  for t in promtool prometheus prometheus-alertmanager prometheus-postgres-exporter redis-server redis-cli; do
     command -v "$t" >/dev/null || die "$t not on PATH after installing ${APT_TOOLS[*]}"
   done
   promtool --version >/dev/null 2>&1 || die "promtool --version failed"
   prometheus-postgres-exporter --version >/dev/null 2>&1 || die "prometheus-postgres-exporter --version failed"
   redis-server --version >/dev/null || die "redis-server --version failed"
   log "apt tools: $(promtool --version 2>&1 | head -1); $(redis-server --version | cut -d' ' -f1-3)"
+}
+
+# ---- 5a. the alert-history app and its venv -----------------------------------
+app_hash() {
+  (cd "$1" && find "${APP_FILES[@]}" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+}
+install_app() {
+  local want have="" tmp
+  want="$APP_SHA256 $(sha256_of "$APP_LOCK") $("$PYTHON" --version)"
+  [[ -f "$STAMPS/app" ]] && have="$(cat "$STAMPS/app")"
+  if [[ "$have" == "$want" && "$(app_hash "$APP_DIR" 2>/dev/null)" == "$APP_SHA256" ]] \
+    && "$APP_VENV/bin/python" -c 'import fastapi, asyncpg, uvicorn' 2>/dev/null; then
+    log "app: source $APP_COMMIT and venv already installed"
+    return 0
+  fi
+  tmp="$(new_tmpdir)"
+  mkdir "$tmp/app"
+  if [[ -d "$SHARED_APP" ]]; then
+    log "app: source from $SHARED_APP"
+    (cd "$SHARED_APP" && cp -R "${APP_FILES[@]}" "$tmp/app/")
+  else
+    log "app: source from upstream commit $APP_COMMIT"
+    curl -fsSL "$APP_UPSTREAM/$APP_COMMIT" -o "$tmp/app.tar.gz" \
+      || die "cannot download the app source ($APP_UPSTREAM/$APP_COMMIT); put it at $SHARED_APP"
+    tar -xzf "$tmp/app.tar.gz" -C "$tmp" || die "cannot unpack the app source"
+    (cd "$tmp"/alert-history-service-* && cp -R "${APP_FILES[@]}" "$tmp/app/") \
+      || die "the app source lacks some of: ${APP_FILES[*]}"
+  fi
+  find "$tmp/app" \( -name __pycache__ -o -name '*.pyc' \) -prune -exec rm -rf {} +
+  [[ "$(app_hash "$tmp/app")" == "$APP_SHA256" ]] || die "the app source does not hash to APP_SHA256 (not commit $APP_COMMIT?)"
+  # Read-only for everyone but root, as the image's /app is for the app's uid under a
+  # read-only root file system.
+  chmod -R a+rX,go-w "$tmp/app"
+  rm -rf "$APP_DIR"
+  mv "$tmp/app" "$APP_DIR"
+  if ! "$APP_VENV/bin/python" -c '' 2>/dev/null; then
+    log "app: creating $APP_VENV with $PYTHON ($("$PYTHON" --version))"
+    rm -rf "$APP_VENV"
+    "$PYTHON" -m venv "$APP_VENV" || die "python3 -m venv $APP_VENV failed"
+  fi
+  log "app: installing the locked dependencies ($(grep -c '^[a-z]' "$APP_LOCK") packages)"
+  "$APP_VENV/bin/pip" install -q --disable-pip-version-check --no-input --require-hashes --no-deps -r "$APP_LOCK" \
+    || die "pip install -r $APP_LOCK failed"
+  "$APP_VENV/bin/python" -c 'import fastapi, asyncpg, uvicorn' || die "the app's dependencies do not import"
+  chmod -R a+rX "$APP_VENV"
+  echo "$want" >"$STAMPS/app"
+  log "app: installed $APP_COMMIT, $("$APP_VENV/bin/uvicorn" --version)"
 }
 
 # ---- 5b. checkov (policy scanner) ---------------------------------------------
@@ -522,6 +585,10 @@ write_env() {
     printf 'export PROMTOOL=%q\n' "$(command -v promtool)"
     printf 'export POSTGRES_EXPORTER=%q\n' "$(command -v prometheus-postgres-exporter)"
     printf 'export REDIS_SERVER=%q\n' "$(command -v redis-server)"
+    printf 'export PROMETHEUS=%q\n' "$(command -v prometheus)"
+    printf 'export ALERTMANAGER=%q\n' "$(command -v prometheus-alertmanager)"
+    printf 'export ALERT_HISTORY_APP=%q\n' "$APP_DIR"
+    printf 'export APP_VENV=%q\n' "$APP_VENV"
     printf 'export CHECKOV=%q\n' "$CHECKOV_VENV/bin/checkov"
     # Prepend once, even when sourced repeatedly.
     printf 'for __d in %q %q; do case ":$PATH:" in *":$__d:"*) ;; *) PATH="$__d:$PATH" ;; esac; done\n' "$PG_BIN" "$BIN"
@@ -537,6 +604,7 @@ install_helm
 ensure_test_user
 install_postgres
 install_apt_tools
+install_app
 install_checkov
 kube_validate_selftest
 write_env

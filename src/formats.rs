@@ -176,6 +176,14 @@ string_format!(
 );
 
 string_format!(
+    /// The name of an LLM model, as an OpenAI-compatible proxy takes it.
+    LlmModel,
+    title: "LLM model name",
+    pattern: "^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$",
+    examples: ["gpt-4", "openai/gpt-4o"]
+);
+
+string_format!(
     /// A PostgreSQL identifier kept to lower-case letters, digits and `_`, so it needs no
     /// quoting in SQL, pg_hba.conf or shell scripts.
     PgIdentifier,

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::formats::{
     Cidr, CpuQuantity, CronSchedule, Hostname, HttpPath, ImageRepository, ImageTag, K8sName,
-    LabelKey, LabelValue, MemoryQuantity, OptionalK8sName, OptionalMemoryQuantity, PgDuration,
-    PgIdentifier, PgSize, PromDuration, TimeZone, Url,
+    LabelKey, LabelValue, LlmModel, MemoryQuantity, OptionalK8sName, OptionalMemoryQuantity,
+    PgDuration, PgIdentifier, PgSize, PromDuration, TimeZone, Url,
 };
 
 /// A deployment profile: what the chart contains and the defaults of its values.
@@ -49,8 +49,9 @@ pub struct Profile {
     /// PodDisruptionBudget of the application (multi-replica profiles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_disruption_budget: Option<PodDisruptionBudget>,
-    /// Prometheus Operator integration (needs its CRDs in the cluster when enabled).
-    pub metrics: Metrics,
+    /// Prometheus Operator integration of the components that expose metrics (needs its CRDs in the cluster when enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
     /// NetworkPolicies of the stateful components.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_policy: Option<NetworkPolicy>,
@@ -113,13 +114,14 @@ pub struct Resources {
     pub limits: ResourceAmounts,
 }
 
-/// Log verbosity of the application.
+/// Log verbosity of the application: uvicorn's `--log-level` names, which the app's own
+/// logging also accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     Debug,
     Info,
-    Warn,
+    Warning,
     Error,
 }
 
@@ -160,13 +162,11 @@ pub struct Toleration {
 pub struct App {
     /// Log verbosity.
     pub log_level: LogLevel,
-    /// Days of alert history kept before the application deletes it.
+    /// Days of alert history kept (the app's RETENTION_DAYS).
     #[schemars(range(min = 1, max = 3650))]
     pub retention_days: u32,
-    /// Maximum open database connections of one application pod; max_connections must cover this times the maximum replicas.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 500))]
-    pub database_pool_size: Option<u32>,
+    /// LLM classification of incoming alerts through an OpenAI-compatible proxy.
+    pub llm: Llm,
     /// Resources of the application container.
     pub resources: Resources,
     /// Extra annotations of the application pods.
@@ -175,6 +175,29 @@ pub struct App {
     pub node_selector: BTreeMap<LabelKey, LabelValue>,
     /// Tolerations of the application pods.
     pub tolerations: Vec<Toleration>,
+}
+
+/// The app's LLM classification of alerts.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Llm {
+    /// Classify incoming alerts with the LLM; needs an API key (`apiKey` or `existingSecret`).
+    pub enabled: bool,
+    /// Base URL of the LLM proxy the app calls.
+    pub proxy_url: Url,
+    /// Model the proxy is asked for.
+    pub model: LlmModel,
+    /// Seconds before one LLM request times out.
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Retries of a failed LLM request.
+    #[schemars(range(min = 0, max = 10))]
+    pub max_retries: u32,
+    /// API key, stored by the chart in a Secret of its own; prefer `existingSecret` outside development.
+    #[schemars(length(max = 4096))]
+    pub api_key: String,
+    /// Existing Secret with the API key under key `api-key`; replaces `apiKey`.
+    pub existing_secret: OptionalK8sName,
 }
 
 /// Type of a Kubernetes Service.
@@ -195,9 +218,6 @@ pub struct Service {
     /// Service port of the HTTP API (the container listens on 8080).
     #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
-    /// Service port for scraping Prometheus metrics (the app serves /metrics on its 8080 HTTP port).
-    #[schemars(range(min = 1, max = 65535))]
-    pub metrics_port: u16,
 }
 
 /// ServiceAccount of the application pods.
@@ -359,7 +379,7 @@ pub struct Metrics {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GrafanaDashboards {
-    /// Create the dashboard ConfigMaps: the application's, and one for each component of the chart that has a dashboard.
+    /// Create the dashboard ConfigMaps, one for each component of the chart that has a dashboard.
     pub enabled: bool,
     /// Labels the Grafana sidecar selects dashboard ConfigMaps by (kube-prometheus-stack: `grafana_dashboard: "1"`).
     pub labels: BTreeMap<LabelKey, LabelValue>,

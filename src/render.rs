@@ -56,19 +56,20 @@ pub const SOURCES: &[(&str, Needs, &str)] = &[
     source!(Always, ".helmignore"),
     source!(Always, "README.md"),
     source!(Always, "Chart.yaml"),
-    source!(Always, "dashboards/alert-history.json"),
     source!(Postgresql, "dashboards/postgresql.json"),
     source!(Postgresql, "ci/standard-values.yaml"),
     source!(Sqlite, "ci/lite-values.yaml"),
     source!(Always, "templates/NOTES.txt"),
     source!(Always, "templates/_helpers.tpl"),
+    source!(Postgresql, "files/migrate.py"),
     source!(Always, "templates/app/configmap.yaml"),
     source!(Always, "templates/app/deployment.yaml"),
-    source!(Always, "templates/app/grafana-dashboard.yaml"),
     source!(Always, "templates/app/ingress.yaml"),
     source!(Always, "templates/app/service.yaml"),
+    source!(Always, "templates/app/secret.yaml"),
     source!(Always, "templates/app/serviceaccount.yaml"),
-    source!(Always, "templates/app/servicemonitor.yaml"),
+    source!(Postgresql, "templates/app/migration-configmap.yaml"),
+    source!(Sqlite, "templates/app/_sqlite.tpl"),
     source!(Always, "templates/tests/app-test.yaml"),
     source!(Sqlite, "templates/app/pvc.yaml"),
     source!(Autoscaling, "templates/app/hpa.yaml"),
@@ -136,6 +137,8 @@ struct TemplateContext<'a> {
     images: Vec<ChartImage>,
     /// What alertchart sized PostgreSQL's memory settings for, when it derived any.
     sized_for: Option<SizedFor>,
+    /// Extra app pods during a rolling update (the connection budget counts them).
+    rollout_surge: u32,
 }
 
 /// The memory limit and max_connections the derived memory settings were computed from,
@@ -290,6 +293,7 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
         values_table: values::table(&values, &chart_schema),
         images: images(&values),
         sized_for: sized_for(profile, &derived),
+        rollout_surge: validate::ROLLOUT_SURGE,
     })
     .map_err(|e| Bug(format!("template context: {e}")))?;
 

@@ -355,14 +355,16 @@ fn components(p: &Profile, found: &mut Found) {
     }
     let requires = [
         (
-            "app.databasePoolSize",
-            p.app.database_pool_size.is_some(),
-            c.postgresql,
-            "`postgresql`",
+            "metrics",
+            p.metrics.is_some(),
+            c.postgresql || c.valkey,
+            "`postgresql` or `valkey`",
         ),
         (
             "metrics.prometheusRule",
-            p.metrics.prometheus_rule.is_some(),
+            p.metrics
+                .as_ref()
+                .is_some_and(|m| m.prometheus_rule.is_some()),
             c.postgresql || c.valkey,
             "`postgresql` or `valkey`",
         ),
@@ -417,8 +419,24 @@ fn app(p: &Profile, found: &mut Found) {
             _ => {}
         }
     }
-    let sm = &p.metrics.service_monitor;
-    if duration_ms(&sm.scrape_timeout) > duration_ms(&sm.interval) {
+    let llm = &p.app.llm;
+    let has_key = !llm.api_key.is_empty();
+    let has_secret = !llm.existing_secret.as_str().is_empty();
+    if has_key && has_secret {
+        found.fail(
+            "app.llm.apiKey",
+            "must be empty when app.llm.existingSecret names the Secret that holds the key".into(),
+        );
+    }
+    if llm.enabled && !has_key && !has_secret {
+        found.fail(
+            "app.llm.enabled",
+            "needs an API key: set app.llm.existingSecret (a Secret with key `api-key`) or app.llm.apiKey".into(),
+        );
+    }
+    if let Some(sm) = p.metrics.as_ref().map(|m| &m.service_monitor)
+        && duration_ms(&sm.scrape_timeout) > duration_ms(&sm.interval)
+    {
         found.fail(
             "metrics.serviceMonitor.scrapeTimeout",
             format!(
@@ -453,14 +471,14 @@ fn postgresql(p: &Profile, pg: &Postgresql, found: &mut Found) {
         );
     }
     let cfg = &pg.config;
-    let replicas = p.autoscaling.as_ref().map_or(1, |a| a.max_replicas);
-    let pool = p.app.database_pool_size.unwrap_or(0);
-    let needed = replicas * pool + cfg.superuser_reserved_connections + MAINTENANCE_CONNECTIONS;
+    let pods = p.autoscaling.as_ref().map_or(1, |a| a.max_replicas) + ROLLOUT_SURGE;
+    let pool = APP_POOL_MAX;
+    let needed = pods * pool + cfg.superuser_reserved_connections + MAINTENANCE_CONNECTIONS;
     if cfg.max_connections < needed {
         found.fail(
             "postgresql.config.maxConnections",
             format!(
-                "{} cannot serve the app: {replicas} replicas x {pool} pool + {} reserved + {MAINTENANCE_CONNECTIONS} for exporter/backup/tests = {needed} (expected >= {needed})",
+                "{} cannot serve the app: {pods} pods (maximum replicas + {ROLLOUT_SURGE} during a rollout) x {pool} connections of the image's fixed pool + {} reserved + {MAINTENANCE_CONNECTIONS} for exporter/backup/tests = {needed} (expected >= {needed})",
                 cfg.max_connections, cfg.superuser_reserved_connections
             ),
         );
@@ -553,6 +571,14 @@ fn check_cidr(found: &mut Found, at: &str, cidr: &Cidr) {
 
 /// Connections PostgreSQL must keep beyond the app's pools (exporter, backup, Helm test).
 pub const MAINTENANCE_CONNECTIONS: u32 = 5;
+
+/// Connections one app pod may hold: image 1.1.9 opens its asyncpg pool with the
+/// defaults of `PostgreSQLStorage` (5 to 20) and ignores `DATABASE_*_POOL_SIZE`. Its
+/// migration init container holds fewer, and never while the app runs.
+pub const APP_POOL_MAX: u32 = 20;
+
+/// Extra app pods during a rolling update (the Deployment's `maxSurge`).
+pub const ROLLOUT_SURGE: u32 = 1;
 
 /// Milliseconds of a Prometheus duration such as `1m30s` (the pattern guarantees the shape).
 fn duration_ms(d: &PromDuration) -> u64 {

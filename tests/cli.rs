@@ -370,7 +370,10 @@ fn values_files_apply_in_order_and_set_wins_over_them() {
         ],
     );
     let v = values(&out.join("alert-history"));
-    assert_eq!(v["service"]["metricsPort"], 9191, "only in the first file");
+    assert_eq!(
+        v["ingress"]["host"], "first.example.com",
+        "only in the first file"
+    );
     assert_eq!(v["service"]["port"], 2222, "the second file wins");
     assert_eq!(v["app"]["retentionDays"], 44, "the last --set wins");
     assert_eq!(v["service"]["type"], "ClusterIP", "untouched profile value");
@@ -529,7 +532,8 @@ fn max_connections_too_small_for_the_app_pools_exits_1() {
         &[
             "--set postgresql.config.maxConnections=100",
             "postgresql.config.maxConnections",
-            "expected >= 215",
+            "11 pods (maximum replicas + 1 during a rollout) x 20 connections of the image's fixed pool",
+            "expected >= 235",
         ],
     );
 }

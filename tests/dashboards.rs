@@ -15,26 +15,17 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::process::Command;
 
-use common::promql::unexplained;
 use common::{chart_dir, helm_template, run_ok, tool, yaml_docs};
-use dashboards::{APP_DASHBOARD, PG_DASHBOARD, dashboard, metric_names, queries, used_metrics};
+use dashboards::{APP_DASHBOARD, PG_DASHBOARD, dashboard, metric_names, queries};
 use serde_json::Value;
 
 /// Every dashboard of every chart: (profile, file, parsed JSON).
 fn all_dashboards() -> Vec<(&'static str, &'static str, Value)> {
-    vec![
-        (
-            "standard",
-            APP_DASHBOARD,
-            dashboard("standard", APP_DASHBOARD),
-        ),
-        (
-            "standard",
-            PG_DASHBOARD,
-            dashboard("standard", PG_DASHBOARD),
-        ),
-        ("lite", APP_DASHBOARD, dashboard("lite", APP_DASHBOARD)),
-    ]
+    vec![(
+        "standard",
+        PG_DASHBOARD,
+        dashboard("standard", PG_DASHBOARD),
+    )]
 }
 
 /// Every `datasource` reference in a JSON tree, with its JSON path.
@@ -58,18 +49,20 @@ fn datasource_refs(value: &Value, path: &str, out: &mut Vec<(String, Value)>) {
     }
 }
 
+/// Image 1.1.9 serves no /metrics (tests/app.rs shows it), so no chart has an application
+/// dashboard: only PostgreSQL's, in the charts that have PostgreSQL.
 #[test]
-fn each_chart_ships_its_dashboards_and_lite_has_no_postgresql_one() {
-    for file in [APP_DASHBOARD, PG_DASHBOARD] {
+fn only_postgresql_has_a_dashboard_and_the_app_none() {
+    assert!(chart_dir("standard").join(PG_DASHBOARD).is_file());
+    for profile in ["standard", "lite"] {
         assert!(
-            chart_dir("standard").join(file).is_file(),
-            "standard lacks {file}"
+            !chart_dir(profile).join(APP_DASHBOARD).exists(),
+            "{profile}: a dashboard of application metrics that image 1.1.9 does not serve"
         );
     }
-    assert!(chart_dir("lite").join(APP_DASHBOARD).is_file());
     assert!(
-        !chart_dir("lite").join(PG_DASHBOARD).exists(),
-        "the lite chart must not contain the PostgreSQL dashboard"
+        !chart_dir("lite").join("dashboards").exists(),
+        "the lite chart has nothing to chart"
     );
 }
 
@@ -148,10 +141,6 @@ fn dashboard_structure_is_what_grafana_loads() {
         }
         assert!(ids.len() > 8, "{file}: only {} panels", ids.len());
     }
-    assert_ne!(
-        dashboard("standard", APP_DASHBOARD)["uid"],
-        dashboard("standard", PG_DASHBOARD)["uid"]
-    );
 }
 
 /// The dashboards' PromQL with Grafana's variables replaced by plausible values.
@@ -230,102 +219,6 @@ fn metric_names_are_found_in_promql() {
     );
 }
 
-/// The metric families the application exposes on /metrics. Source: ipiton/alert-history-service,
-/// src/alert_history/api/metrics.py (class `LegacyMetrics`, commit 2c541b8), whose registry is
-/// what `/metrics` serves (src/alert_history/api/legacy_adapter.py `_handle_metrics`:
-/// `generate_latest(self.metrics.registry)`), in the image the chart deploys. A custom
-/// registry: no process_* or python_* collectors. (family, prometheus_client type)
-const APP_METRICS: &[(&str, &str)] = &[
-    ("alert_history_webhook_events_total", "counter"),
-    ("alert_history_request_latency_seconds", "histogram"),
-    ("alert_history_webhook_errors_total", "counter"),
-    ("alert_history_database_operations_total", "counter"),
-    ("alert_history_alerts_stored_total", "gauge"),
-    ("alert_history_database_size_bytes", "gauge"),
-    ("alert_history_classification_total", "counter"),
-    ("alert_history_classification_duration_seconds", "histogram"),
-    ("alert_history_classification_errors_total", "counter"),
-    ("alert_history_classification_confidence", "histogram"),
-    ("alert_history_publishing_total", "counter"),
-    ("alert_history_publishing_duration_seconds", "histogram"),
-    ("alert_history_publishing_targets_discovered", "gauge"),
-    ("alert_history_publishing_queue_size", "gauge"),
-    ("alert_history_enrichment_mode_switches_total", "counter"),
-    ("alert_history_enrichment_mode_status", "gauge"),
-    ("alert_history_enrichment_mode_requests_total", "counter"),
-    (
-        "alert_history_enrichment_transparent_alerts_total",
-        "counter",
-    ),
-    ("alert_history_enrichment_enriched_alerts_total", "counter"),
-    ("alert_history_cache_hits_total", "counter"),
-    ("alert_history_cache_misses_total", "counter"),
-    ("alert_history_service_started_time", "gauge"),
-    ("alert_history_active_connections", "gauge"),
-];
-
-/// Standard Kubernetes metrics the application dashboard uses for its pods, as
-/// kube-prometheus-stack scrapes them. Sources: kube-state-metrics v2
-/// docs/metrics/workload/pod-metrics.md, deployment-metrics.md and
-/// horizontalpodautoscaler-metrics.md (all STABLE); cAdvisor docs/storage/prometheus.md
-/// (the kubelet's /metrics/cadvisor).
-const KUBERNETES_METRICS: &[&str] = &[
-    "kube_pod_container_status_restarts_total",
-    "kube_pod_container_resource_requests",
-    "kube_pod_container_resource_limits",
-    "kube_deployment_status_replicas_available",
-    "kube_deployment_spec_replicas",
-    "kube_horizontalpodautoscaler_spec_max_replicas",
-    "container_cpu_usage_seconds_total",
-    "container_memory_working_set_bytes",
-];
-
-/// The sample names of the application's metric families, as prometheus_client writes them.
-fn app_sample_names() -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    for (family, kind) in APP_METRICS {
-        match *kind {
-            "histogram" => {
-                for suffix in ["_bucket", "_sum", "_count", "_created"] {
-                    names.insert(format!("{family}{suffix}"));
-                }
-            }
-            "counter" => {
-                names.insert((*family).to_string());
-                let base = family.strip_suffix("_total").unwrap_or(family);
-                names.insert(format!("{base}_created"));
-            }
-            _ => {
-                names.insert((*family).to_string());
-            }
-        }
-    }
-    names
-}
-
-#[test]
-fn application_dashboard_metrics_are_documented_by_the_app_or_kubernetes() {
-    let known: BTreeSet<String> = app_sample_names()
-        .into_iter()
-        .chain(KUBERNETES_METRICS.iter().map(|m| (*m).to_string()))
-        .collect();
-    for profile in ["standard", "lite"] {
-        let used = used_metrics(&dashboard(profile, APP_DASHBOARD));
-        let unknown = unexplained(&used, |name| known.contains(name), "panels: ", "; ");
-        assert!(
-            unknown.is_empty(),
-            "{profile}: application dashboard metrics the app and Kubernetes do not document:\n{}",
-            unknown.join("\n")
-        );
-        assert!(
-            used.keys().any(|m| m.starts_with("alert_history_"))
-                && used.keys().any(|m| m.starts_with("kube_"))
-                && used.keys().any(|m| m.starts_with("container_")),
-            "{profile}: the app dashboard shows app, kube-state-metrics and cAdvisor metrics"
-        );
-    }
-}
-
 /// The dashboard ConfigMaps of a rendered chart.
 fn dashboard_configmaps(docs: &[Value]) -> Vec<&Value> {
     docs.iter()
@@ -340,31 +233,18 @@ fn dashboard_configmaps(docs: &[Value]) -> Vec<&Value> {
 
 #[test]
 fn dashboard_configmaps_render_only_when_enabled_and_carry_the_sidecar_label() {
-    for (profile, expected) in [
-        (
-            "standard",
-            vec![
-                (
-                    "ah-alert-history-dashboard",
-                    "alert-history.json",
-                    APP_DASHBOARD,
-                ),
-                (
-                    "ah-alert-history-postgresql-dashboard",
-                    "postgresql.json",
-                    PG_DASHBOARD,
-                ),
-            ],
-        ),
-        (
-            "lite",
-            vec![(
-                "ah-alert-history-dashboard",
-                "alert-history.json",
-                APP_DASHBOARD,
-            )],
-        ),
-    ] {
+    assert!(
+        dashboard_configmaps(&yaml_docs(&helm_template(&chart_dir("lite"), &[]))).is_empty(),
+        "lite: a dashboard ConfigMap"
+    );
+    for (profile, expected) in [(
+        "standard",
+        vec![(
+            "ah-alert-history-postgresql-dashboard",
+            "postgresql.json",
+            PG_DASHBOARD,
+        )],
+    )] {
         let chart = chart_dir(profile);
         let off = yaml_docs(&helm_template(&chart, &[]));
         assert!(

@@ -73,11 +73,11 @@ fn helm_template_with_the_ci_values_renders_every_add_on() {
         };
         let mut expected = vec![
             ("Ingress", "ah-alert-history"),
-            ("ServiceMonitor", "ah-alert-history"),
-            ("ConfigMap", "-dashboard"),
+            ("Secret", "ah-alert-history-llm"),
         ];
         if profile == "standard" {
             expected.extend([
+                ("ServiceMonitor", "-postgresql"),
                 ("PrometheusRule", "-postgresql"),
                 ("PrometheusRule", "-valkey"),
                 ("ConfigMap", "-postgresql-dashboard"),
@@ -287,7 +287,7 @@ fn the_documented_packaging_one_liner_builds_the_tgz() {
         for expected in [
             "alert-history/Chart.yaml",
             "alert-history/values.schema.json",
-            "alert-history/dashboards/alert-history.json",
+            "alert-history/templates/app/deployment.yaml",
             &format!("alert-history/ci/{profile}-values.yaml"),
         ] {
             assert!(

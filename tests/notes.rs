@@ -11,24 +11,11 @@
 
 mod common;
 
-use std::process::Command;
+use common::{chart_dir, helm_template, yaml_docs};
 
-use common::{chart_dir, helm_template, run_ok, tool, yaml_docs};
-
-/// The NOTES of `helm install ah <chart> -n alerts --dry-run=client <args>`.
+/// The NOTES of a committed chart (see [`common::helm_notes`]).
 fn notes(profile: &str, args: &[&str]) -> String {
-    let out = run_ok(
-        Command::new(tool("helm"))
-            .args(["install", "ah"])
-            .arg(chart_dir(profile))
-            .args(["--namespace", "alerts", "--dry-run=client"])
-            .args(args),
-    );
-    let stdout = String::from_utf8(out.stdout).expect("UTF-8");
-    let (_, notes) = stdout
-        .split_once("\nNOTES:\n")
-        .unwrap_or_else(|| panic!("{profile}: no NOTES in the dry-run output:\n{stdout}"));
-    notes.to_string()
+    common::helm_notes(&chart_dir(profile), args)
 }
 
 fn assert_has(text: &str, expected: &[&str], case: &str) {
@@ -59,7 +46,13 @@ fn standard_notes_say_what_was_installed_and_how_to_use_it() {
             "(\"standard\" profile) is installed as release \"ah\" in namespace \"alerts\"",
             // reach the service
             "kubectl -n alerts port-forward svc/ah-alert-history 8080:8080",
-            "http://ah-alert-history.alerts.svc:8080/webhook",
+            // the Alertmanager receiver (tests/app.rs runs it against the real app)
+            "url: http://ah-alert-history.alerts.svc:8080/webhook/",
+            "send_resolved: true",
+            // the app: its migration, and what image 1.1.9 does not do
+            "migrate` init container",
+            "serves no Prometheus metrics",
+            "cannot read them back through its API",
             // credentials: which Secret, which keys, a one-liner
             "Secret \"ah-alert-history-postgresql\"",
             "\"password\"",
@@ -106,6 +99,8 @@ fn lite_notes_have_no_database_cache_or_backup_text_and_no_warnings() {
         &[
             "(\"lite\" profile) is installed",
             "SQLite",
+            "url: http://ah-alert-history.alerts.svc:8080/webhook/",
+            "serves no Prometheus metrics",
             "PVC\n   \"ah-alert-history-data\"",
             "helm test ah -n alerts",
             "pod-security.kubernetes.io/enforce=restricted",
@@ -120,6 +115,9 @@ fn lite_notes_have_no_database_cache_or_backup_text_and_no_warnings() {
             "Backups",
             "WARNING",
             "prometheusRule",
+            "serviceMonitor",
+            "grafanaDashboards",
+            "migrate",
             "<no value>",
         ],
         "lite",
@@ -262,7 +260,7 @@ fn add_ons_and_ingress_are_described_when_enabled() {
             "https://alerts.example.com/",
             "ServiceMonitors: created, labelled release=kube-prometheus-stack.",
             "Alert rules: PrometheusRules created",
-            "ConfigMaps \"ah-alert-history-dashboard\" and \"ah-alert-history-postgresql-dashboard\"",
+            "Grafana dashboard: ConfigMap \"ah-alert-history-postgresql-dashboard\"",
             "labelled grafana_dashboard=1",
             "searchNamespace=ALL",
         ],
@@ -292,7 +290,6 @@ fn every_object_the_notes_name_exists() {
             "ah-alert-history-postgresql-backup",
         ),
         ("CronJob", "ah-alert-history-postgresql-backup"),
-        ("ConfigMap", "ah-alert-history-dashboard"),
         ("ConfigMap", "ah-alert-history-postgresql-dashboard"),
     ] {
         assert!(text.contains(name), "NOTES do not name {kind} {name}");

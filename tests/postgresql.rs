@@ -234,7 +234,8 @@ fn derived_memory_settings_at_512mi_8gi_and_64gi_start_postgresql_16() {
                 &format!("postgresql.resources.limits.memory={limit}"),
                 &format!("postgresql.resources.requests.memory={limit}"),
                 &format!("postgresql.config.maxConnections={connections}"),
-                "app.databasePoolSize=5",
+                // 100 connections serve at most 3 app replicas (the connection budget).
+                "autoscaling.maxReplicas=3",
             ],
         );
         let c = Cluster::started_rendered(postgres::Rendered::of(&chart, &[]));

@@ -189,13 +189,29 @@ fn tls_from_the_installers_secret_is_served_and_required_for_network_clients() {
         .expect("run psql");
     assert!(out.status.success(), "exporter: {}", output_text(&out));
 
-    // Every network client of the chart asks for TLS.
+    assert_every_client_requires_tls(&c.rendered);
+    let log = c.log_text();
+    assert!(
+        !log.contains("could not load") && !log.contains("FATAL:  private key"),
+        "{log}"
+    );
+}
+
+/// Every network client of the chart asks for TLS: the app and its migration in their
+/// asyncpg URL, the libpq clients through PGSSLMODE.
+fn assert_every_client_requires_tls(rendered: &postgres::Rendered) {
+    for container in ["alert-history", "migrate"] {
+        let env = rendered.container_env("Deployment", "ah-alert-history", container);
+        assert!(
+            env_get(&env, "DATABASE_URL").ends_with("?sslmode=require"),
+            "{container}: {env:?}"
+        );
+    }
     for (kind, suffix, container) in [
-        ("Deployment", "ah-alert-history", "alert-history"),
         ("CronJob", "-postgresql-backup", "backup"),
         ("Pod", "-postgresql-test", "psql"),
     ] {
-        let env = &c.rendered.container(kind, suffix, container)["env"];
+        let env = &rendered.container(kind, suffix, container)["env"];
         let mode = env
             .as_array()
             .expect("env")
@@ -208,11 +224,6 @@ fn tls_from_the_installers_secret_is_served_and_required_for_network_clients() {
             "{kind} *{suffix} {container}"
         );
     }
-    let log = c.log_text();
-    assert!(
-        !log.contains("could not load") && !log.contains("FATAL:  private key"),
-        "{log}"
-    );
 }
 
 /// With TLS off (the default) the server has `ssl = off`, no TLS volume is mounted and

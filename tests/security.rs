@@ -595,8 +595,9 @@ fn credentials_live_only_in_secrets_with_random_values_and_stable_references() {
             let text = serde_json::to_string(&without_secrets).expect("JSON");
             for (secret, data) in &secrets {
                 for (key, value) in data {
+                    // The LLM key is the installer's (all_addons gives one), not generated.
                     assert!(
-                        value.len() >= 32,
+                        value.len() >= 32 || secret == "ah-alert-history-llm",
                         "{secret}/{key} is too short to be generated"
                     );
                     assert!(
@@ -607,8 +608,9 @@ fn credentials_live_only_in_secrets_with_random_values_and_stable_references() {
             }
             if profile == "lite" {
                 assert!(
-                    secrets.is_empty() && secret_refs(&docs).is_empty(),
-                    "lite has credentials"
+                    secrets.keys().all(|s| s == "ah-alert-history-llm"),
+                    "lite has credentials other than the LLM key it was given: {:?}",
+                    secrets.keys()
                 );
             }
         }
@@ -1084,6 +1086,17 @@ fn contains_string(v: &Value, wanted: &str) -> bool {
     }
 }
 
+/// Whether `doc` is a Secret with `wanted` as one of its (base64-decoded) values.
+fn secret_holds(doc: &Value, wanted: &str) -> bool {
+    doc["kind"] == "Secret"
+        && doc["data"].as_object().is_some_and(|data| {
+            data.values().any(|v| {
+                v.as_str()
+                    .is_some_and(|b64| base64_decode(b64) == wanted.as_bytes())
+            })
+        })
+}
+
 /// The outcome of one hostile value: rejected by both tools, or accepted and where it went.
 fn try_hostile(profile: &str, leaf: &StringLeaf, value: &str) -> Result<(), String> {
     let set = set_arg(leaf, value);
@@ -1127,7 +1140,10 @@ fn try_hostile(profile: &str, leaf: &StringLeaf, value: &str) -> Result<(), Stri
     if config_text(&docs).contains(value) {
         return Err("it reached a configuration file or script".into());
     }
-    if !docs.iter().any(|d| contains_string(d, value)) {
+    if !docs
+        .iter()
+        .any(|d| contains_string(d, value) || secret_holds(d, value))
+    {
         return Err("helm accepts it, but the manifests do not carry it as written".into());
     }
     Ok(())

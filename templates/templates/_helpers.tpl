@@ -96,3 +96,15 @@ imagePullSecrets:
   - name: {{ . }}
 {{- end }}
 {{- end -}}
+
+{{/*
+Secret with the app's LLM API key (key "api-key"): .Values.app.llm.existingSecret when set,
+otherwise "<fullname>-llm", made by this chart from .Values.app.llm.apiKey.
+*/}}
+{{- define "alert-history.llm.secretName" -}}
+{{- if .Values.app.llm.existingSecret -}}
+{{- .Values.app.llm.existingSecret -}}
+{{- else -}}
+{{- include "alert-history.componentName" (dict "root" . "component" "llm") -}}
+{{- end -}}
+{{- end -}}

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::common::chart_dir;
 
 pub const PG_DASHBOARD: &str = "dashboards/postgresql.json";
+/// Where an application dashboard would be; image 1.1.9 has no metrics for one.
 pub const APP_DASHBOARD: &str = "dashboards/alert-history.json";
 
 /// A dashboard file of a profile's committed chart, parsed.

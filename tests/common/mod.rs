@@ -39,6 +39,26 @@ pub fn render_chart(profile: &str, sets: &[&str]) -> (tempfile::TempDir, PathBuf
     (dir, chart)
 }
 
+/// The NOTES of `helm install ah <chart> -n alerts --dry-run=client <args>` (`helm
+/// template` never prints them).
+pub fn helm_notes(chart: &Path, args: &[&str]) -> String {
+    let out = run_ok(
+        Command::new(tool("helm"))
+            .args(["install", "ah"])
+            .arg(chart)
+            .args(["--namespace", "alerts", "--dry-run=client"])
+            .args(args),
+    );
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+    let (_, notes) = stdout.split_once("\nNOTES:\n").unwrap_or_else(|| {
+        panic!(
+            "{}: no NOTES in the dry-run output:\n{stdout}",
+            chart.display()
+        )
+    });
+    notes.to_string()
+}
+
 /// Finds an external tool: `$ALERTCHART_TOOLS/bin`, then `.tools/bin`, then `PATH`.
 /// A missing tool fails the test: the README's test command installs every tool, so a
 /// missing one is a broken set-up, never a reason to skip.
@@ -207,12 +227,16 @@ pub fn all_addons(profile: &str) -> Vec<&'static str> {
         "--set",
         "ingress.tls.enabled=true",
         "--set",
-        "metrics.serviceMonitor.enabled=true",
+        "app.llm.enabled=true",
         "--set",
-        "metrics.grafanaDashboards.enabled=true",
+        "app.llm.apiKey=sk-test",
     ];
     if profile == "standard" {
         args.extend([
+            "--set",
+            "metrics.serviceMonitor.enabled=true",
+            "--set",
+            "metrics.grafanaDashboards.enabled=true",
             "--set",
             "metrics.prometheusRule.enabled=true",
             "--set",

@@ -256,12 +256,13 @@ impl Rendered {
         }
     }
 
-    /// A container of a workload's pod.
+    /// A container (or init container) of a workload's pod.
     pub fn container(&self, kind: &str, suffix: &str, name: &str) -> &Value {
-        self.pod_spec(kind, suffix)["containers"]
-            .as_array()
-            .expect("containers")
+        let spec = self.pod_spec(kind, suffix);
+        ["containers", "initContainers"]
             .iter()
+            .filter_map(|list| spec[list].as_array())
+            .flatten()
             .find(|c| c["name"] == name)
             .unwrap_or_else(|| panic!("no container {name} in {kind} *{suffix}"))
     }
@@ -288,25 +289,48 @@ impl Rendered {
 
     /// The environment of a container as the kubelet builds it (see [`kube_env`]).
     pub fn container_env(&self, kind: &str, suffix: &str, name: &str) -> Vec<(String, String)> {
-        kube_env(self.container(kind, suffix, name), |secret, key| {
-            self.secret_value(secret, key)
-        })
+        kube_env(
+            self.container(kind, suffix, name),
+            |secret, key| self.secret_value(secret, key),
+            |configmap| {
+                self.named("ConfigMap", configmap)["data"]
+                    .as_object()
+                    .map(|data| {
+                        data.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().expect("string").to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            },
+        )
     }
 }
 
-/// The environment of a container as the kubelet builds it from `env`: in list order,
-/// each `value` with its `$(VAR)` references expanded against the variables defined
-/// *earlier* in the list only (the pod sets `enableServiceLinks: false`, so there are no
-/// service variables), `$$` an escaped `$`, references to anything else left as they are;
-/// `valueFrom.secretKeyRef` from `secret(name, key)`. A later entry of the same name
-/// replaces the earlier one. `envFrom` and other sources are not used by the charts'
-/// PostgreSQL pods and fail the test.
-pub fn kube_env(container: &Value, secret: impl Fn(&str, &str) -> String) -> Vec<(String, String)> {
-    assert!(
-        container.get("envFrom").is_none(),
-        "envFrom is not supported by this harness; extend kube_env"
-    );
+/// The environment of a container as the kubelet builds it: first the keys of each
+/// `envFrom` ConfigMap (`configmap(name)`), then `env` in list order, each `value` with its
+/// `$(VAR)` references expanded against the variables defined *earlier* only (the pods set
+/// `enableServiceLinks: false`, so there are no service variables), `$$` an escaped `$`,
+/// references to anything else left as they are; `valueFrom.secretKeyRef` from
+/// `secret(name, key)`. A later entry of the same name replaces the earlier one. Other
+/// sources are not used by the charts' pods and fail the test.
+pub fn kube_env(
+    container: &Value,
+    secret: impl Fn(&str, &str) -> String,
+    configmap: impl Fn(&str) -> Vec<(String, String)>,
+) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = Vec::new();
+    for from in container["envFrom"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice)
+    {
+        let name = from["configMapRef"]["name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("envFrom {from}: this harness supports only configMapRef"));
+        for (k, v) in configmap(name) {
+            env.retain(|(n, _)| n != &k);
+            env.push((k, v));
+        }
+    }
     for e in container["env"].as_array().map_or(&[][..], Vec::as_slice) {
         let name = e["name"].as_str().expect("env name").to_string();
         let value = if let Some(v) = e.get("value") {

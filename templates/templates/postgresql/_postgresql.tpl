@@ -35,3 +35,19 @@ Fails the render when the app user would collide with a role that init.sql manag
       name: {{ include "alert-history.postgresql.secretName" .root }}
       key: {{ .key }}
 {{- end -}}
+
+{{/*
+The app's storage env (each database component defines it), for the app and its migration: the
+app selects PostgreSQL by a postgresql:// DATABASE_URL, and asyncpg takes the password from
+PGPASSWORD when the URL has none, so the password needs no URL encoding and never sits in a
+URL, a ConfigMap or a log line. SQLITE_PATH names a directory that does not exist: when
+PostgreSQL cannot be reached at start-up, image 1.1.9 falls back to that SQLite file, and an
+unopenable one makes the start fail (and the pod retry) instead of keeping alerts pod-local.
+*/}}
+{{- define "alert-history.app.storageEnv" -}}
+{{ include "alert-history.postgresql.secretEnv" (dict "root" . "name" "PGPASSWORD" "key" "password") }}
+- name: DATABASE_URL
+  value: {{ printf "postgresql://%s@%s:5432/%s%s" .Values.postgresql.auth.username (include "alert-history.postgresql.fullname" .) .Values.postgresql.auth.database (ternary "?sslmode=require" "" .Values.postgresql.tls.enabled) | quote }}
+- name: SQLITE_PATH
+  value: /nonexistent/sqlite-fallback-disabled.db
+{{- end -}}

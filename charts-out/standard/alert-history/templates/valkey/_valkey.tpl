@@ -21,3 +21,18 @@ the pod before Valkey starts evicting.
 {{- $limit := include "alert-history.quantityBytes" .Values.valkey.resources.limits.memory | int64 -}}
 {{- div (mul $limit (int64 .Values.valkey.config.maxmemoryPercent)) 100 -}}
 {{- end -}}
+
+{{/*
+Env of the app's cache connection: REDIS_URL with the password of the Valkey Secret, put in by
+the kubelet's $(VAR) expansion. The URL carries the password as it is, so a password from an
+existingSecret must be URL-safe (letters, digits, "-._~"); the generated one is alphanumeric.
+*/}}
+{{- define "alert-history.valkey.appEnv" -}}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "alert-history.valkey.secretName" . }}
+      key: valkey-password
+- name: REDIS_URL
+  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:6379/0" (include "alert-history.componentName" (dict "root" . "component" "valkey")) | quote }}
+{{- end -}}
