@@ -18,6 +18,7 @@ sys.path.insert(0, os.getcwd())
 
 import asyncpg  # noqa: E402  (the image's venv)
 from src.alert_history.database.migration_manager import MigrationManager  # noqa: E402
+from src.alert_history.logging_config import setup_logging  # noqa: E402
 
 # Any fixed 64-bit key, the same in every pod of every release that shares the database.
 LOCK_KEY = 0x616C657274686973  # "alerthis"
@@ -84,4 +85,6 @@ async def migrate():
         await lock.close()
 
 
+# The app's own log format and LOG_LEVEL (default INFO), so its migration log shows.
+setup_logging()
 asyncio.run(migrate())

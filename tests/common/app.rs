@@ -43,7 +43,10 @@ const MISSING: &str = "run `scripts/test.sh` (it installs the app and its venv i
 pub fn app_dir() -> PathBuf {
     let dir = tools_env("ALERT_HISTORY_APP")
         .filter(|s| !s.is_empty())
-        .map_or_else(|| common::repo().join(".tools/alert-history-app"), PathBuf::from);
+        .map_or_else(
+            || common::repo().join(".tools/alert-history-app"),
+            PathBuf::from,
+        );
     assert!(
         dir.join("src/alert_history/main.py").is_file(),
         "the alert-history app is missing at {}: {MISSING}",
@@ -137,7 +140,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -318,16 +325,29 @@ impl AppProcess {
         });
     }
 
-    /// Stops the server as the kubelet does (SIGTERM) and waits for its exit.
-    pub fn stop(&mut self) -> ExitStatus {
+    /// Stops the server as the kubelet does: SIGTERM, then SIGKILL when the process is still
+    /// there after `grace` (terminationGracePeriodSeconds, shortened for the tests). Returns
+    /// whether SIGTERM alone ended it.
+    pub fn stop(&mut self, grace: Duration) -> bool {
+        self.signal("TERM");
+        let deadline = std::time::Instant::now() + grace;
+        while std::time::Instant::now() < deadline {
+            if self.child.0.try_wait().expect("wait").is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.signal("KILL");
+        self.child.0.wait().expect("wait");
+        false
+    }
+
+    fn signal(&self, name: &str) {
         common::run_ok(
             Command::new(common::tool("kill"))
-                .arg("-TERM")
+                .arg(format!("-{name}"))
                 .arg(self.child.0.id().to_string()),
         );
-        wait_for("the app to exit", Duration::from_secs(30), || {
-            self.child.0.try_wait().expect("wait")
-        })
     }
 
     pub fn log_text(&self) -> String {
@@ -374,11 +394,11 @@ pub fn http(
     )?;
     let mut resp = String::new();
     s.read_to_string(&mut resp)?;
-    let (head, rest) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    let (head, reply) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
     let code = head
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    Ok((code, rest.to_string()))
+    Ok((code, reply.to_string()))
 }
