@@ -720,13 +720,20 @@ fn missing_values_file_names_the_path_and_exits_2() {
 #[test]
 fn yaml_syntax_error_names_file_and_line_and_exits_2() {
     let file = fixture("syntax-error.yaml");
-    assert_render_rejected(&["-f", s(&file)], 2, &[s(&file), "invalid YAML", "line 5"]);
+    assert_render_rejected(
+        &["-f", s(&file)],
+        2,
+        &[&format!("{}:5:", s(&file)), "invalid YAML"],
+    );
 }
 
 #[test]
-fn duplicate_key_in_yaml_exits_2() {
+fn a_duplicate_key_in_yaml_takes_its_last_value_as_in_helm() {
+    let dir = tmp();
+    let out = dir.path().join("out");
     let file = fixture("duplicate-key.yaml");
-    assert_render_rejected(&["-f", s(&file)], 2, &[s(&file), "duplicate", "port"]);
+    run_ok(dir.path(), &["render", "-f", s(&file), "--out", s(&out)]);
+    assert_eq!(values(&out.join("alert-history"))["service"]["port"], 9000);
 }
 
 #[test]
@@ -750,7 +757,7 @@ fn set_without_equals_sign_exits_2() {
     assert_render_rejected(
         &["--set", "service.port"],
         2,
-        &["--set service.port", "key.path=value"],
+        &["--set service.port", "key \"port\" has no value"],
     );
 }
 
@@ -1062,11 +1069,7 @@ fn an_alias_bomb_is_refused_quickly() {
     }
     fs::write(&bomb, text).unwrap();
     let started = std::time::Instant::now();
-    assert_briefly_rejected(
-        &["-f", s(&bomb)],
-        2,
-        &["laughs.yaml", "repetition limit exceeded"],
-    );
+    assert_briefly_rejected(&["-f", s(&bomb)], 2, &["laughs.yaml", "excessive aliasing"]);
     assert!(
         started.elapsed().as_secs() < 20,
         "the alias bomb took {:?}",
@@ -1107,7 +1110,7 @@ fn tab_indentation_is_refused_with_a_hint() {
     assert_briefly_rejected(
         &["-f", s(&tabs)],
         2,
-        &["tabs.yaml:2:1", "indent with spaces"],
+        &["tabs.yaml:2:", "indent with spaces"],
     );
 }
 
