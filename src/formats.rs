@@ -403,7 +403,8 @@ mod tests {
 
     #[test]
     fn decimal_strings_are_accepted_exactly_within_their_range() {
-        let ranges: [(fn(&str) -> bool, f64, f64); 3] = [
+        type Accepts = fn(&str) -> bool;
+        let ranges: [(Accepts, f64, f64); 3] = [
             (accepts::<Fraction>, 0.0, 1.0),
             (accepts::<PageCost>, 0.1, 100.0),
             (accepts::<PerMinute>, 0.01, 60.0),

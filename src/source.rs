@@ -57,6 +57,10 @@ pub fn dotted(path: &[String]) -> String {
 #[derive(Debug, Clone)]
 pub struct Merged {
     pub tree: Value,
+    /// Sections (mappings) of the profile that an override's `null` deleted. Helm deletes
+    /// them too, but the chart's schema then rejects the values: the sections a chart has
+    /// come from its profile.
+    pub deleted_sections: Vec<KeyPath>,
     origins: BTreeMap<KeyPath, Origin>,
     /// Text of each file source, by its label, for excerpts in error messages.
     texts: BTreeMap<String, String>,
@@ -267,6 +271,7 @@ pub fn load(profile: &ProfileSource, files: &[PathBuf], sets: &[String]) -> Resu
 pub fn load_overrides(profile: &ProfileSource, overrides: &Overrides) -> Result<Merged> {
     let mut merged = Merged {
         tree: Value::Object(Map::new()),
+        deleted_sections: Vec::new(),
         origins: BTreeMap::new(),
         texts: BTreeMap::new(),
     };
@@ -339,47 +344,48 @@ pub fn load_overrides(profile: &ProfileSource, overrides: &Overrides) -> Result<
         let source = format!("--set-literal {arg}");
         merged.record_set(strvals::Kind::Literal, arg, &source, &mut user)?;
     }
-    coalesce(&mut user, &defaults);
+    merged.deleted_sections = coalesce(&mut user, &defaults);
     merged.tree = Value::Object(user);
     Ok(merged)
 }
 
-/// Helm's coalescing of user values over chart defaults, at the top level.
-fn coalesce(user: &mut Map<String, Value>, defaults: &Map<String, Value>) {
-    for (key, default) in defaults {
-        match user.get_mut(key) {
-            None => {
-                user.insert(key.clone(), default.clone());
-            }
-            Some(Value::Null) => {
-                user.shift_remove(key);
-            }
-            Some(Value::Object(mine)) => {
-                if let Value::Object(default) = default {
-                    coalesce_tables(mine, default);
-                }
-            }
-            Some(_) => {}
-        }
-    }
+/// Helm's coalescing of user values over chart defaults; returns the paths of the
+/// default mappings that a `null` deleted.
+fn coalesce(user: &mut Map<String, Value>, defaults: &Map<String, Value>) -> Vec<KeyPath> {
+    let mut deleted = Vec::new();
+    coalesce_at(user, defaults, &mut Vec::new(), &mut deleted);
+    deleted
 }
 
-/// Helm's coalescing below the top level: the difference is that a `null` over a `null`
-/// default stays.
-fn coalesce_tables(user: &mut Map<String, Value>, defaults: &Map<String, Value>) {
+/// Defaults fill what the user left out; a user value wins, maps merge; a `null` deletes
+/// a key with a default, and stays where there is none (below the top level, also over
+/// a `null` default).
+fn coalesce_at(
+    user: &mut Map<String, Value>,
+    defaults: &Map<String, Value>,
+    path: &mut KeyPath,
+    deleted: &mut Vec<KeyPath>,
+) {
     for (key, default) in defaults {
         match user.get_mut(key) {
             None => {
                 user.insert(key.clone(), default.clone());
             }
             Some(Value::Null) => {
-                if !default.is_null() {
+                if path.is_empty() || !default.is_null() {
                     user.shift_remove(key);
+                    if default.is_object() {
+                        let mut section = path.clone();
+                        section.push(key.clone());
+                        deleted.push(section);
+                    }
                 }
             }
             Some(Value::Object(mine)) => {
                 if let Value::Object(default) = default {
-                    coalesce_tables(mine, default);
+                    path.push(key.clone());
+                    coalesce_at(mine, default, path, deleted);
+                    path.pop();
                 }
             }
             Some(_) => {}
@@ -554,6 +560,7 @@ mod tests {
     fn empty() -> Merged {
         Merged {
             tree: json!({}),
+            deleted_sections: Vec::new(),
             origins: BTreeMap::new(),
             texts: BTreeMap::new(),
         }
