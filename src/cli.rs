@@ -93,7 +93,12 @@ struct Input {
     profile: String,
     /// Values file(s) merged over the profile, as for `helm -f`: comma-separated, `-` for
     /// standard input, repeatable; later files win
-    #[arg(short = 'f', long = "values", value_name = "FILES")]
+    #[arg(
+        short = 'f',
+        long = "values",
+        value_name = "FILES",
+        allow_hyphen_values = true
+    )]
     values: Vec<String>,
     /// Set values, as for `helm --set` (`a.b=1,c={x,y},list[0].k=v`); applied after -f
     /// and --set-json

@@ -377,6 +377,68 @@ fn values_files_apply_in_order_and_set_wins_over_them() {
 }
 
 #[test]
+fn standard_input_comma_separated_files_and_the_set_family_reach_values_yaml() {
+    use std::io::Write as _;
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let second = dir.path().join("second.yaml");
+    fs::write(&second, "app:\n  logLevel: warn\n").unwrap();
+    let mut child = Command::new(BIN)
+        .args(["render", "--out", s(&out), "-f"])
+        .arg(format!("-,{}", s(&second)))
+        .args(["--set-literal", "app.podAnnotations.note=a,b"])
+        .args(["--set", "app.podAnnotations.note=x"])
+        .args([
+            "--set-json",
+            "app.tolerations=[{\"key\":\"k\",\"operator\":\"Exists\"}]",
+        ])
+        .args(["--set", "postgresql.config.randomPageCost=1.50"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"app:\n  retentionDays: 0x1E\n  logLevel: debug\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v = values(&out.join("alert-history"));
+    assert_eq!(v["app"]["retentionDays"], 30, "from standard input, in hex");
+    assert_eq!(
+        v["app"]["logLevel"], "warn",
+        "the second file of the list wins"
+    );
+    assert_eq!(
+        v["app"]["podAnnotations"]["note"], "a,b",
+        "--set-literal applies last"
+    );
+    assert_eq!(v["app"]["tolerations"][0]["key"], "k");
+    assert_eq!(v["postgresql"]["config"]["randomPageCost"], "1.50");
+}
+
+#[test]
+fn service_port_as_a_string_is_a_type_error_as_in_helm() {
+    assert_render_rejected(
+        &["--set-string", "service.port=8081"],
+        1,
+        &[
+            "--set-string service.port=8081",
+            "service.port",
+            "expected integer",
+        ],
+    );
+}
+
+#[test]
 fn an_empty_values_file_changes_nothing() {
     let (dir, out) = rendered("standard");
     let plain = tree(&out);
