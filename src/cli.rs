@@ -91,12 +91,47 @@ struct Input {
     /// Built-in profile name (standard, lite), a name in ./profiles/, or a path to a profile file
     #[arg(short, long, default_value = "standard", value_name = "PROFILE")]
     profile: String,
-    /// Values file merged over the profile (repeatable; later files win), as for `helm -f`
-    #[arg(short = 'f', long = "values", value_name = "FILE")]
-    values: Vec<PathBuf>,
-    /// Set a value, as for `helm --set` (repeatable; applied after the -f files)
+    /// Values file(s) merged over the profile, as for `helm -f`: comma-separated, `-` for
+    /// standard input, repeatable; later files win
+    #[arg(
+        short = 'f',
+        long = "values",
+        value_name = "FILES",
+        allow_hyphen_values = true
+    )]
+    values: Vec<String>,
+    /// Set values, as for `helm --set` (`a.b=1,c={x,y},list[0].k=v`); applied after -f
+    /// and --set-json
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     set: Vec<String>,
+    /// Set values as strings, as for `helm --set-string`; applied after --set
+    #[arg(long = "set-string", value_name = "KEY.PATH=VALUE")]
+    set_string: Vec<String>,
+    /// Set JSON values (`a.b={"x":1}`, or a whole JSON object), as for `helm --set-json`;
+    /// applied first after the -f files
+    #[arg(long = "set-json", value_name = "KEY.PATH=JSON")]
+    set_json: Vec<String>,
+    /// Set values to the contents of files, as for `helm --set-file`; applied after
+    /// --set-string
+    #[arg(long = "set-file", value_name = "KEY.PATH=FILE")]
+    set_file: Vec<String>,
+    /// Set one value to the literal rest of the argument, as for `helm --set-literal`;
+    /// applied last
+    #[arg(long = "set-literal", value_name = "KEY.PATH=VALUE")]
+    set_literal: Vec<String>,
+}
+
+impl Input {
+    fn overrides(&self) -> Result<source::Overrides> {
+        Ok(source::Overrides {
+            values: source::ValuesFile::from_args(&self.values)?,
+            set_json: self.set_json.clone(),
+            set: self.set.clone(),
+            set_string: self.set_string.clone(),
+            set_file: self.set_file.clone(),
+            set_literal: self.set_literal.clone(),
+        })
+    }
 }
 
 /// The chart on disk differs from what would be rendered (exit code 1).
@@ -244,7 +279,7 @@ fn render_to(
 
 fn load(input: &Input) -> Result<crate::profile::Profile> {
     let source = ProfileSource::resolve(&input.profile)?;
-    let merged = source::load(&source, &input.values, &input.set)?;
+    let merged = source::load_overrides(&source, &input.overrides()?)?;
     Ok(validate::profile(&merged)?)
 }
 

@@ -54,6 +54,62 @@ macro_rules! string_format {
     };
 }
 
+/// Defines a decimal setting that accepts a number or a decimal written as a string: Helm's
+/// `--set x=1.5` passes the string `1.5` (it types only integers), so a chart that wanted
+/// a number could not be given a decimal with a plain `--set`. The field's `range`
+/// attribute bounds the number; `pattern` bounds the string to the same range. A string
+/// stays a string, so that the templates print exactly what was written.
+macro_rules! decimal {
+    ($(#[$doc:meta])* $name:ident, title: $title:literal, pattern: $pattern:literal, examples: [$($ex:literal),+]) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(untagged)]
+        pub enum $name {
+            Number(f64),
+            Text(String),
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({
+                    "type": ["number", "string"],
+                    "title": $title,
+                    "pattern": $pattern,
+                    "examples": [$($ex),+],
+                })
+            }
+        }
+    };
+}
+
+decimal!(
+    /// A fraction between 0 and 1, as a number or a decimal string.
+    Fraction,
+    title: "decimal from 0 to 1",
+    pattern: "^(0+(\\.[0-9]+)?|0*1(\\.0+)?)$",
+    examples: [0.9, "0.9"]
+);
+
+decimal!(
+    /// A planner cost between 0.1 and 100, as a number or a decimal string.
+    PageCost,
+    title: "decimal from 0.1 to 100",
+    pattern: "^(0+\\.[1-9][0-9]*|0*[1-9][0-9]?(\\.[0-9]+)?|0*100(\\.0+)?)$",
+    examples: [1.1, "1.5"]
+);
+
+decimal!(
+    /// A rate between 0.01 and 60 per minute, as a number or a decimal string.
+    PerMinute,
+    title: "decimal from 0.01 to 60",
+    pattern: "^(0+\\.(0[1-9]|[1-9])[0-9]*|0*([1-9]|[1-5][0-9])(\\.[0-9]+)?|0*60(\\.0+)?)$",
+    examples: [2, "0.5"]
+);
+
 string_format!(
     /// A Kubernetes memory or storage quantity: a whole number with an optional binary or decimal suffix.
     MemoryQuantity,
@@ -344,6 +400,46 @@ impl Cidr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether the string form of a decimal type's schema accepts `text`.
+    fn accepts<T: JsonSchema>(text: &str) -> bool {
+        let schema = schemars::schema_for!(T).to_value();
+        jsonschema::draft7::new(&serde_json::json!({"pattern": schema["pattern"]}))
+            .unwrap()
+            .is_valid(&serde_json::json!(text))
+    }
+
+    #[test]
+    fn decimal_strings_are_accepted_exactly_within_their_range() {
+        type Accepts = fn(&str) -> bool;
+        let ranges: [(Accepts, f64, f64); 3] = [
+            (accepts::<Fraction>, 0.0, 1.0),
+            (accepts::<PageCost>, 0.1, 100.0),
+            (accepts::<PerMinute>, 0.01, 60.0),
+        ];
+        for (accepts, min, max) in ranges {
+            for int in 0..=130 {
+                for frac in [
+                    "", ".0", ".00", ".001", ".009", ".01", ".05", ".09", ".1", ".5", ".99", ".999",
+                ] {
+                    for zeros in ["", "0", "00"] {
+                        let text = format!("{zeros}{int}{frac}");
+                        let value: f64 = text.parse().unwrap();
+                        assert_eq!(
+                            accepts(&text),
+                            (min..=max).contains(&value),
+                            "{text} against [{min}, {max}]"
+                        );
+                    }
+                }
+            }
+            for bad in [
+                "", ".5", "1.", "-0.5", "+1", "1e-1", "0x1", " 1", "1,5", "one",
+            ] {
+                assert!(!accepts(bad), "{bad:?} accepted");
+            }
+        }
+    }
 
     #[test]
     fn memory_quantities_convert_to_bytes() {

@@ -13,6 +13,8 @@ pub mod profile;
 pub mod render;
 pub mod schema;
 pub mod source;
+pub mod strvals;
 pub mod tuning;
 pub mod validate;
 pub mod values;
+pub mod yaml11;

@@ -11,9 +11,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::formats::{
-    Cidr, CpuQuantity, CronSchedule, Hostname, HttpPath, ImageRepository, ImageTag, K8sName,
-    LabelKey, LabelValue, LlmModel, MemoryQuantity, OptionalK8sName, OptionalMemoryQuantity,
-    PgDuration, PgIdentifier, PgSize, PromDuration, TimeZone, Url,
+    Cidr, CpuQuantity, CronSchedule, Fraction, Hostname, HttpPath, ImageRepository, ImageTag,
+    K8sName, LabelKey, LabelValue, LlmModel, MemoryQuantity, OptionalK8sName,
+    OptionalMemoryQuantity, PageCost, PerMinute, PgDuration, PgIdentifier, PgSize, PromDuration,
+    TimeZone, Url,
 };
 
 /// A deployment profile: what the chart contains and the defaults of its values.
@@ -463,10 +464,10 @@ pub struct PostgresqlConfig {
     pub max_wal_size: PgSize,
     /// checkpoint_completion_target.
     #[schemars(range(min = 0.0, max = 1.0))]
-    pub checkpoint_completion_target: f64,
+    pub checkpoint_completion_target: Fraction,
     /// random_page_cost (1.1 suits SSDs).
     #[schemars(range(min = 0.1, max = 100.0))]
-    pub random_page_cost: f64,
+    pub random_page_cost: PageCost,
     /// effective_io_concurrency (200 suits SSDs).
     #[schemars(range(min = 0, max = 1000))]
     pub effective_io_concurrency: u32,
@@ -569,10 +570,10 @@ pub struct PostgresqlAlerts {
     pub slow_query_seconds: u32,
     /// Warn when the buffer cache hit ratio falls below this.
     #[schemars(range(min = 0.0, max = 1.0))]
-    pub cache_hit_ratio_min: f64,
+    pub cache_hit_ratio_min: Fraction,
     /// Warn when dead tuples exceed this fraction of a table's tuples.
     #[schemars(range(min = 0.0, max = 1.0))]
-    pub dead_tuple_ratio_max: f64,
+    pub dead_tuple_ratio_max: Fraction,
     /// Ignore tables with fewer dead tuples than this (small tables churn harmlessly).
     #[schemars(range(min = 0, max = 1_000_000_000))]
     pub dead_tuples_min: u64,
@@ -581,10 +582,10 @@ pub struct PostgresqlAlerts {
     pub vacuum_age_hours: u32,
     /// Warn when checkpoints happen more often than this per minute.
     #[schemars(range(min = 0.01, max = 60.0))]
-    pub checkpoints_per_minute_max: f64,
+    pub checkpoints_per_minute_max: PerMinute,
     /// Warn when backends write more than this fraction of buffers themselves.
     #[schemars(range(min = 0.0, max = 1.0))]
-    pub backend_buffer_write_ratio_max: f64,
+    pub backend_buffer_write_ratio_max: Fraction,
     /// Alert when the oldest WAL segment still waiting for archive_command has waited longer than this many minutes.
     #[schemars(range(min = 1, max = 1440))]
     pub wal_archive_delay_minutes: u32,

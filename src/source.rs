@@ -1,15 +1,18 @@
 //! Reading a profile and its overrides into one tree, remembering where every key came from.
 //!
-//! Merging follows Helm: mappings merge key by key, anything else is replaced, and `null`
-//! deletes a key. Each key set by a source records its origin (file and line, or the
-//! `--set` argument), so a validation error can point at what the user wrote.
+//! Everything is read and merged as Helm reads and merges it (`yaml11` for files,
+//! `strvals` for the `--set` family), the profile playing the part of the chart's
+//! values.yaml. Each key set by a source records its origin (file and line, or the
+//! argument), so a validation error can point at what the user wrote.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Map, Value};
+
+use crate::{strvals, yaml11};
 
 /// The profiles compiled into the binary, so it works with no files around it.
 pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
@@ -54,6 +57,10 @@ pub fn dotted(path: &[String]) -> String {
 #[derive(Debug, Clone)]
 pub struct Merged {
     pub tree: Value,
+    /// Sections (mappings) of the profile that an override's `null` deleted. Helm deletes
+    /// them too, but the chart's schema then rejects the values: the sections a chart has
+    /// come from its profile.
+    pub deleted_sections: Vec<KeyPath>,
     origins: BTreeMap<KeyPath, Origin>,
     /// Text of each file source, by its label, for excerpts in error messages.
     texts: BTreeMap<String, String>,
@@ -164,10 +171,107 @@ impl ProfileSource {
     }
 }
 
-/// Loads the profile, then each `-f` file and `--set` argument in order (later wins).
+/// A values file of `-f`: a path, or `-` for standard input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValuesFile {
+    Path(PathBuf),
+    Stdin,
+}
+
+impl ValuesFile {
+    /// The files of `-f` arguments as Helm reads them: each a comma-separated list (with
+    /// CSV quoting, `"a,b.yaml"`), `-` meaning standard input.
+    pub fn from_args(args: &[String]) -> Result<Vec<Self>> {
+        let mut files = Vec::new();
+        for arg in args {
+            for name in csv_fields(arg).with_context(|| format!("-f {arg}"))? {
+                files.push(if name.trim() == "-" {
+                    Self::Stdin
+                } else {
+                    Self::Path(PathBuf::from(name))
+                });
+            }
+        }
+        Ok(files)
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Self::Path(path) => path.display().to_string(),
+            Self::Stdin => "(standard input)".to_string(),
+        }
+    }
+}
+
+/// The fields of one CSV record (how Helm splits a comma-separated flag).
+fn csv_fields(s: &str) -> Result<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => field.push(c),
+                    None => bail!("unterminated quoted field"),
+                }
+            }
+            if !matches!(chars.peek(), None | Some(',')) {
+                bail!("extraneous text after a quoted field");
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| *c != ',') {
+                if c == '"' {
+                    bail!("bare \" in a field");
+                }
+                field.push(c);
+            }
+        }
+        fields.push(field);
+        if chars.next().is_none() {
+            return Ok(fields);
+        }
+    }
+}
+
+/// The overrides of a command line. Helm applies them by kind, not in command-line
+/// order: the `-f` files, then `--set-json`, `--set`, `--set-string`, `--set-file` and
+/// `--set-literal`, each kind in the order given.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub values: Vec<ValuesFile>,
+    pub set_json: Vec<String>,
+    pub set: Vec<String>,
+    pub set_string: Vec<String>,
+    pub set_file: Vec<String>,
+    pub set_literal: Vec<String>,
+}
+
+/// Loads the profile with the `-f` files `files` and the `--set` arguments `sets`.
 pub fn load(profile: &ProfileSource, files: &[PathBuf], sets: &[String]) -> Result<Merged> {
+    load_overrides(
+        profile,
+        &Overrides {
+            values: files.iter().cloned().map(ValuesFile::Path).collect(),
+            set: sets.to_vec(),
+            ..Overrides::default()
+        },
+    )
+}
+
+/// Loads the profile and coalesces the overrides over it as Helm coalesces user values
+/// over a chart's values.yaml: maps merge, anything else replaces, and `null` deletes a
+/// key the profile has (an explicit `null` for a key it lacks stays).
+pub fn load_overrides(profile: &ProfileSource, overrides: &Overrides) -> Result<Merged> {
     let mut merged = Merged {
         tree: Value::Object(Map::new()),
+        deleted_sections: Vec::new(),
         origins: BTreeMap::new(),
         texts: BTreeMap::new(),
     };
@@ -176,28 +280,117 @@ pub fn load(profile: &ProfileSource, files: &[PathBuf], sets: &[String]) -> Resu
         ProfileSource::Builtin(_, text) => (*text).to_string(),
         ProfileSource::File(path) => read_text(path)?,
     };
-    match parse_yaml(&text, &label)? {
-        Value::Null => bail!("{label}: the profile is empty"),
-        doc => merged.apply(doc, &label, Some(&text)),
+    let doc = parse_yaml(&text, &label)?;
+    if doc.map.is_empty() {
+        bail!("{label}: the profile is empty");
     }
-    for path in files {
-        let label = path.display().to_string();
-        let text = read_text(path)?;
-        // An empty values file means "no overrides", as in Helm.
+    let defaults = merged.record_file(doc, &label, text);
+
+    let mut user = Map::new();
+    let stdin = std::cell::OnceCell::new();
+    let read_stdin = || -> Result<String> {
+        // Helm reads standard input once; a second `-` gets what is left: nothing.
+        if stdin.set(()).is_err() {
+            return Ok(String::new());
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+            .context("cannot read standard input")?;
+        Ok(text)
+    };
+    for file in &overrides.values {
+        let label = file.label();
+        let text = match file {
+            ValuesFile::Path(path) => read_text(path)?,
+            ValuesFile::Stdin => read_stdin()?,
+        };
         let doc = parse_yaml(&text, &label)?;
-        if !doc.is_null() {
-            merged.apply(doc, &label, Some(&text));
+        let map = merged.record_file(doc, &label, text);
+        yaml11::merge_maps(&mut user, map);
+    }
+    for arg in &overrides.set_json {
+        let source = format!("--set-json {arg}");
+        if let Some(map) = strvals::json_object(arg).with_context(|| source.clone())? {
+            merged.record_paths(&map, &source);
+            yaml11::merge_maps(&mut user, map);
+        } else {
+            merged.record_set(strvals::Kind::Json, arg, &source, &mut user)?;
         }
     }
-    for arg in sets {
-        for (path, value) in parse_set(arg)? {
-            let doc = path.iter().rev().fold(value, |v, key| {
-                Value::Object(Map::from_iter([(key.clone(), v)]))
-            });
-            merged.apply(doc, &format!("--set {arg}"), None);
-        }
+    for arg in &overrides.set {
+        merged.record_set(
+            strvals::Kind::Typed,
+            arg,
+            &format!("--set {arg}"),
+            &mut user,
+        )?;
     }
+    for arg in &overrides.set_string {
+        let source = format!("--set-string {arg}");
+        merged.record_set(strvals::Kind::String, arg, &source, &mut user)?;
+    }
+    let read_file = |name: &str| -> Result<String> {
+        if name.trim() == "-" {
+            read_stdin()
+        } else {
+            read_text(Path::new(name))
+        }
+    };
+    for arg in &overrides.set_file {
+        let source = format!("--set-file {arg}");
+        merged.record_set(strvals::Kind::File(&read_file), arg, &source, &mut user)?;
+    }
+    for arg in &overrides.set_literal {
+        let source = format!("--set-literal {arg}");
+        merged.record_set(strvals::Kind::Literal, arg, &source, &mut user)?;
+    }
+    merged.deleted_sections = coalesce(&mut user, &defaults);
+    merged.tree = Value::Object(user);
     Ok(merged)
+}
+
+/// Helm's coalescing of user values over chart defaults; returns the paths of the
+/// default mappings that a `null` deleted.
+fn coalesce(user: &mut Map<String, Value>, defaults: &Map<String, Value>) -> Vec<KeyPath> {
+    let mut deleted = Vec::new();
+    coalesce_at(user, defaults, &mut Vec::new(), &mut deleted);
+    deleted
+}
+
+/// Defaults fill what the user left out; a user value wins, maps merge; a `null` deletes
+/// a key with a default, and stays where there is none (below the top level, also over
+/// a `null` default).
+fn coalesce_at(
+    user: &mut Map<String, Value>,
+    defaults: &Map<String, Value>,
+    path: &mut KeyPath,
+    deleted: &mut Vec<KeyPath>,
+) {
+    for (key, default) in defaults {
+        match user.get_mut(key) {
+            None => {
+                user.insert(key.clone(), default.clone());
+            }
+            Some(Value::Null) => {
+                if path.is_empty() || !default.is_null() {
+                    user.shift_remove(key);
+                    if default.is_object() {
+                        let mut section = path.clone();
+                        section.push(key.clone());
+                        deleted.push(section);
+                    }
+                }
+            }
+            Some(Value::Object(mine)) => {
+                if let Value::Object(default) = default {
+                    path.push(key.clone());
+                    coalesce_at(mine, default, path, deleted);
+                    path.pop();
+                }
+            }
+            Some(_) => {}
+        }
+    }
 }
 
 fn read_text(path: &Path) -> Result<String> {
@@ -223,100 +416,106 @@ fn read_text(path: &Path) -> Result<String> {
     })
 }
 
-/// Parses one YAML document into JSON values; mapping keys must be strings.
-fn parse_yaml(text: &str, label: &str) -> Result<Value> {
-    let yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| match e.location() {
-        Some(at) => {
-            // The parser reports a duplicate key at the start of its mapping; point at the
-            // second occurrence, the one to remove.
-            let (number, column) = duplicate_key_line(text, &e.to_string(), at.line())
-                .map_or((at.line(), at.column()), |(n, indent)| (n, indent + 1));
-            let line = text
-                .lines()
-                .nth(number.saturating_sub(1))
-                .unwrap_or_default();
-            let start = line
-                .char_indices()
-                .nth(column.saturating_sub(1))
-                .map_or(line.len(), |(i, _)| i);
-            let excerpt = caret(number, line, start, 1).replace('\n', "\n  ");
-            let hint = if line.starts_with(|c: char| c.is_whitespace())
-                && line.trim_start_matches(' ').starts_with('\t')
-            {
-                "\n  hint: YAML does not allow tabs for indentation; indent with spaces"
-            } else {
-                ""
-            };
-            anyhow!("{label}:{number}:{column}: invalid YAML: {e}\n  {excerpt}{hint}")
-        }
-        None => anyhow!("{label}: invalid YAML: {e}"),
-    })?;
-    let value: Value =
-        serde_json::to_value(yaml).map_err(|e| anyhow!("{label}: unsupported YAML: {e}"))?;
-    if !(value.is_object() || value.is_null()) {
-        bail!("{label}: not a profile or values file: expected a mapping of keys at the top level");
-    }
-    Ok(value)
+/// Parses a profile or values file as Helm reads values files.
+fn parse_yaml(text: &str, label: &str) -> Result<yaml11::Doc> {
+    yaml11::read(text).map_err(|e| {
+        let line = text
+            .lines()
+            .nth(e.line.saturating_sub(1))
+            .unwrap_or_default();
+        let start = line
+            .char_indices()
+            .nth(e.column.saturating_sub(1))
+            .map_or(line.len(), |(i, _)| i);
+        let excerpt = caret(e.line, line, start, 1).replace('\n', "\n  ");
+        let hint = if line.starts_with(|c: char| c.is_whitespace())
+            && line.trim_start_matches(' ').starts_with('\t')
+        {
+            "\n  hint: YAML does not allow tabs for indentation; indent with spaces"
+        } else {
+            ""
+        };
+        anyhow!(
+            "{label}:{}:{}: invalid YAML: {}\n  {excerpt}{hint}",
+            e.line,
+            e.column,
+            e.message
+        )
+    })
 }
 
 impl Merged {
-    /// Merges `doc` into the tree, recording `source` (and line numbers from `text`) as the
-    /// origin of every key it sets.
-    fn apply(&mut self, doc: Value, source: &str, text: Option<&str>) {
-        let lines = text.map(key_lines).unwrap_or_default();
-        if let Some(text) = text {
-            self.texts.insert(source.to_string(), text.to_string());
+    /// Records the origin of every key of a file, and its text for excerpts.
+    fn record_file(&mut self, doc: yaml11::Doc, source: &str, text: String) -> Map<String, Value> {
+        let tree = Value::Object(doc.map);
+        for (path, line) in doc.lines {
+            let replaces = !is_map_at(&tree, &path);
+            self.record(path, source, Some(line), replaces);
         }
-        let mut path = Vec::new();
-        let mut tree = std::mem::take(&mut self.tree);
-        self.merge_into(&mut tree, doc, &mut path, source, &lines);
-        self.tree = tree;
+        self.texts.insert(source.to_string(), text);
+        match tree {
+            Value::Object(map) => map,
+            _ => unreachable!("built as an object"),
+        }
     }
 
-    fn merge_into(
-        &mut self,
-        base: &mut Value,
-        overlay: Value,
-        path: &mut KeyPath,
-        source: &str,
-        lines: &HashMap<KeyPath, usize>,
-    ) {
-        let Value::Object(overlay) = overlay else {
-            self.record(path, source, lines);
-            *base = overlay;
-            return;
-        };
-        if !base.is_object() {
-            *base = Value::Object(Map::new());
-        }
-        if !path.is_empty() {
-            self.record(path, source, lines);
-        }
-        let base = base.as_object_mut().expect("made an object above");
-        for (key, value) in overlay {
-            path.push(key.clone());
-            if value.is_null() {
-                base.shift_remove(&key);
-                self.origins.retain(|p, _| !p.starts_with(path));
-            } else {
-                self.merge_into(
-                    base.entry(key).or_insert(Value::Null),
-                    value,
-                    path,
-                    source,
-                    lines,
-                );
+    /// Records `source` as the origin of every key path of `map`.
+    fn record_paths(&mut self, map: &Map<String, Value>, source: &str) {
+        fn walk(value: &Value, path: &mut KeyPath, out: &mut Vec<KeyPath>) {
+            let children: Vec<(String, &Value)> = match value {
+                Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
+                Value::Array(items) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (i.to_string(), v))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (key, child) in children {
+                path.push(key);
+                out.push(path.clone());
+                walk(child, path, out);
+                path.pop();
             }
-            path.pop();
+        }
+        let tree = Value::Object(map.clone());
+        let mut paths = Vec::new();
+        walk(&tree, &mut Vec::new(), &mut paths);
+        for path in paths {
+            let replaces = !is_map_at(&tree, &path);
+            self.record(path, source, None, replaces);
         }
     }
 
-    fn record(&mut self, path: &[String], source: &str, lines: &HashMap<KeyPath, usize>) {
-        let line = (0..=path.len())
-            .rev()
-            .find_map(|n| lines.get(&path[..n]).copied());
+    /// Applies one `--set`-family argument to `user`, recording it as the origin of what
+    /// it assigned.
+    fn record_set(
+        &mut self,
+        kind: strvals::Kind<'_>,
+        arg: &str,
+        source: &str,
+        user: &mut Map<String, Value>,
+    ) -> Result<()> {
+        let assigned = strvals::apply(arg, kind, user).with_context(|| source.to_string())?;
+        for path in assigned {
+            // The maps on the way merge; what is assigned replaces.
+            for n in 1..path.len() {
+                self.record(path[..n].to_vec(), source, None, false);
+            }
+            self.record(path, source, None, true);
+        }
+        Ok(())
+    }
+
+    /// Records an origin for `path`; when its value `replaces` what was there (rather than
+    /// merging into it), the origins below it go.
+    fn record(&mut self, path: KeyPath, source: &str, line: Option<usize>, replaces: bool) {
+        if replaces {
+            self.origins
+                .retain(|p, _| !(p.len() > path.len() && p.starts_with(&path)));
+        }
         self.origins.insert(
-            path.to_vec(),
+            path,
             Origin {
                 source: source.to_string(),
                 line,
@@ -325,48 +524,15 @@ impl Merged {
     }
 }
 
-/// Line and indentation of the second occurrence of a duplicated key whose mapping starts
-/// at line `from`, when `message` is yaml_serde's duplicate-key error.
-fn duplicate_key_line(text: &str, message: &str, from: usize) -> Option<(usize, usize)> {
-    let key = message
-        .split("duplicate entry with key \"")
-        .nth(1)?
-        .split('"')
-        .next()?;
-    let lines: Vec<&str> = text.lines().collect();
-    let first = lines.get(from.checked_sub(1)?)?;
-    let indent = first.len() - first.trim_start().len();
-    lines
-        .iter()
-        .enumerate()
-        .skip(from - 1)
-        .filter(|(_, l)| l.len() - l.trim_start().len() == indent)
-        .filter(|(_, l)| mapping_key(l.trim_start()).as_deref() == Some(key))
-        .nth(1)
-        .map(|(i, _)| (i + 1, indent))
-}
-
-/// Line numbers of the keys of block-style YAML, found by indentation. Flow collections and
-/// list items are attributed to the key that holds them, which is what an error needs.
-fn key_lines(text: &str) -> HashMap<KeyPath, usize> {
-    let mut lines = HashMap::new();
-    let mut stack: Vec<(usize, String)> = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let content = line.trim_start();
-        if content.is_empty() || content.starts_with(['#', '-']) {
-            continue;
-        }
-        let indent = line.len() - content.len();
-        let Some(key) = mapping_key(content) else {
-            continue;
-        };
-        while stack.last().is_some_and(|(i, _)| *i >= indent) {
-            stack.pop();
-        }
-        stack.push((indent, key));
-        lines.insert(stack.iter().map(|(_, k)| k.clone()).collect(), n + 1);
-    }
-    lines
+/// Whether `tree` has a mapping at `path` (list indexes as decimal segments).
+fn is_map_at(tree: &Value, path: &[String]) -> bool {
+    path.iter()
+        .try_fold(tree, |v, k| match v {
+            Value::Object(map) => map.get(k),
+            Value::Array(items) => k.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        })
+        .is_some_and(Value::is_object)
 }
 
 /// The key of a `key: value` or `key:` line, unquoted.
@@ -386,162 +552,25 @@ fn mapping_key(content: &str) -> Option<String> {
     Some(key.trim().to_string())
 }
 
-/// Parses a Helm-style `--set` argument: `a.b=1,c.d={x,y}`. Dots and commas in keys or
-/// values are escaped with `\`; values are typed like Helm's (`true`, `false`, `null`,
-/// integers) plus decimals, everything else is a string.
-pub fn parse_set(arg: &str) -> Result<Vec<(KeyPath, Value)>> {
-    split_unescaped(arg, ',', true)
-        .into_iter()
-        .map(|assignment| {
-            let (key, value) = assignment.split_once('=').ok_or_else(|| {
-                anyhow!("--set {arg}: `{assignment}` is not of the form key.path=value")
-            })?;
-            let path: KeyPath = split_unescaped(key, '.', false)
-                .into_iter()
-                .map(|s| unescape(&s))
-                .collect();
-            if path.iter().any(String::is_empty) {
-                bail!("--set {arg}: `{key}` has an empty key segment");
-            }
-            let value = match value.strip_prefix('{').and_then(|v| v.strip_suffix('}')) {
-                Some("") => Value::Array(Vec::new()),
-                Some(items) => Value::Array(
-                    split_unescaped(items, ',', false)
-                        .iter()
-                        .map(|s| typed(&unescape(s)))
-                        .collect(),
-                ),
-                None => typed(&unescape(value)),
-            };
-            Ok((path, value))
-        })
-        .collect()
-}
-
-/// Splits on `sep` where it is not escaped with `\` (and, if `braces`, not inside `{}`).
-fn split_unescaped(s: &str, sep: char, braces: bool) -> Vec<String> {
-    let mut parts = vec![String::new()];
-    let mut depth = 0u32;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                parts.last_mut().expect("non-empty").push(c);
-                if let Some(next) = chars.next() {
-                    parts.last_mut().expect("non-empty").push(next);
-                }
-            }
-            '{' if braces => {
-                depth += 1;
-                parts.last_mut().expect("non-empty").push(c);
-            }
-            '}' if braces => {
-                depth = depth.saturating_sub(1);
-                parts.last_mut().expect("non-empty").push(c);
-            }
-            c if c == sep && depth == 0 => parts.push(String::new()),
-            c => parts.last_mut().expect("non-empty").push(c),
-        }
-    }
-    parts
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(next) = chars.next() {
-                out.push(next);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn typed(s: &str) -> Value {
-    match s {
-        "true" => Value::Bool(true),
-        "false" => Value::Bool(false),
-        "null" => Value::Null,
-        _ => {
-            let leading_zero = s.len() > 1 && s.starts_with('0') && !s.starts_with("0.");
-            if leading_zero {
-                Value::String(s.to_string())
-            } else if let Ok(i) = s.parse::<i64>() {
-                Value::from(i)
-            } else if s.contains('.')
-                && s.chars()
-                    .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-                && let Ok(f) = s.parse::<f64>()
-            {
-                Value::from(f)
-            } else {
-                Value::String(s.to_string())
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn set_arguments_are_typed_like_helm() {
-        let parsed = parse_set("a.b=1,c=true,d=0.9,e=hello,f=007,g={x,y},h=").unwrap();
-        let values: Vec<Value> = parsed.into_iter().map(|(_, v)| v).collect();
-        assert_eq!(
-            values,
-            vec![
-                json!(1),
-                json!(true),
-                json!(0.9),
-                json!("hello"),
-                json!("007"),
-                json!(["x", "y"]),
-                json!("")
-            ]
-        );
-    }
-
-    #[test]
-    fn set_keys_keep_escaped_dots_and_values_keep_escaped_commas() {
-        let parsed = parse_set(r"sel.app\.kubernetes\.io/name=prom,s=0\,30 * * * *").unwrap();
-        assert_eq!(parsed[0].0, vec!["sel", "app.kubernetes.io/name"]);
-        assert_eq!(parsed[1].1, json!("0,30 * * * *"));
-    }
-
-    #[test]
-    fn set_without_equals_is_an_error() {
-        assert!(parse_set("a.b").is_err());
-        assert!(parse_set("a..b=1").is_err());
-    }
-
-    #[test]
-    fn key_lines_follow_indentation() {
-        let text = "a:\n  b: 1\n  # note\n  c:\n    d: x\ne: 2\n";
-        let lines = key_lines(text);
-        assert_eq!(lines[&vec!["a".to_string(), "b".into()]], 2);
-        assert_eq!(lines[&vec!["a".to_string(), "c".into(), "d".into()]], 5);
-        assert_eq!(lines[&vec!["e".to_string()]], 6);
+    fn empty() -> Merged {
+        Merged {
+            tree: json!({}),
+            deleted_sections: Vec::new(),
+            origins: BTreeMap::new(),
+            texts: BTreeMap::new(),
+        }
     }
 
     #[test]
     fn excerpts_underline_the_value_or_the_key() {
-        let mut m = Merged {
-            tree: json!({}),
-            origins: BTreeMap::new(),
-            texts: BTreeMap::new(),
-        };
-        m.apply(
-            json!({"a": {"mem": "2Gii"}}),
-            "v.yaml",
-            Some("a:\n  mem: 2Gii  # note\n"),
-        );
+        let mut m = empty();
+        let text = "a:\n  mem: 2Gii  # note\n";
+        m.record_file(yaml11::read(text).unwrap(), "v.yaml", text.to_string());
         let path = ["a".to_string(), "mem".to_string()];
         assert_eq!(
             m.excerpt(&path, false).unwrap(),
@@ -554,24 +583,51 @@ mod tests {
     }
 
     #[test]
-    fn later_sources_win_and_null_deletes() {
-        let mut m = Merged {
-            tree: json!({}),
-            origins: BTreeMap::new(),
-            texts: BTreeMap::new(),
-        };
-        m.apply(
-            json!({"a": {"b": 1, "c": 2}}),
-            "one.yaml",
-            Some("a:\n  b: 1\n  c: 2\n"),
+    fn a_later_source_that_replaces_a_value_owns_the_keys_below_it() {
+        let mut m = empty();
+        let text = "a:\n  b:\n    c: 1\n  e: 2\n";
+        m.record_file(yaml11::read(text).unwrap(), "one.yaml", text.to_string());
+        let mut user = Map::new();
+        m.record_set(strvals::Kind::Typed, "a.b=x", "--set a.b=x", &mut user)
+            .unwrap();
+        let path: KeyPath = vec!["a".into(), "b".into(), "c".into()];
+        assert_eq!(m.origin(&path).unwrap().to_string(), "--set a.b=x");
+        let sibling: KeyPath = vec!["a".into(), "e".into()];
+        assert_eq!(m.origin(&sibling).unwrap().to_string(), "one.yaml:4");
+    }
+
+    #[test]
+    fn null_deletes_a_default_and_stays_where_there_is_none() {
+        let defaults = json!({"a": {"b": 1, "c": 2, "n": null}, "top": 1});
+        let mut user = json!({"a": {"c": null, "n": null, "new": null}, "top": null, "x": null});
+        coalesce(user.as_object_mut().unwrap(), defaults.as_object().unwrap());
+        assert_eq!(
+            user,
+            json!({"a": {"b": 1, "n": null, "new": null}, "x": null})
         );
-        m.apply(
-            json!({"a": {"b": 3, "c": null}}),
-            "two.yaml",
-            Some("a:\n  b: 3\n  c: null\n"),
+    }
+
+    #[test]
+    fn lists_replace_and_maps_merge() {
+        let defaults = json!({"l": [1, 2, 3], "m": {"x": 1, "y": 2}});
+        let mut user = json!({"l": [9], "m": {"y": 3}});
+        coalesce(user.as_object_mut().unwrap(), defaults.as_object().unwrap());
+        assert_eq!(user, json!({"l": [9], "m": {"x": 1, "y": 3}}));
+    }
+
+    #[test]
+    fn values_arguments_split_like_helm() {
+        let files =
+            ValuesFile::from_args(&["a.yaml,b.yaml".into(), "-".into(), "\"c,d.yaml\"".into()])
+                .unwrap();
+        assert_eq!(
+            files,
+            vec![
+                ValuesFile::Path("a.yaml".into()),
+                ValuesFile::Path("b.yaml".into()),
+                ValuesFile::Stdin,
+                ValuesFile::Path("c,d.yaml".into()),
+            ]
         );
-        assert_eq!(m.tree, json!({"a": {"b": 3}}));
-        let origin = m.origin(&["a".into(), "b".into()]).unwrap();
-        assert_eq!(origin.to_string(), "two.yaml:2");
     }
 }

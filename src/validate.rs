@@ -66,6 +66,20 @@ impl std::error::Error for Invalid {}
 /// Validates the merged input and returns the typed profile.
 pub fn profile(merged: &Merged) -> Result<Profile, Invalid> {
     let mut problems = problems_with(profile_validator(), schema::profile_schema(), &merged.tree);
+    // A profile-level rule, stated as such: without it, a deleted component would render
+    // a chart without it, which the same override to Helm cannot do.
+    problems.extend(merged.deleted_sections.iter().map(|path| {
+        Problem {
+            origin: None,
+            path: path.clone(),
+            message: "`null` deletes this section of the profile; the sections of a chart come \
+                  from its profile (the chart's values.schema.json requires it, so Helm rejects \
+                  this too): use a profile without it"
+                .into(),
+            excerpt: None,
+            at_key: true,
+        }
+    }));
     if problems.is_empty() {
         match Profile::deserialize(&merged.tree) {
             Ok(profile) => {

@@ -380,6 +380,68 @@ fn values_files_apply_in_order_and_set_wins_over_them() {
 }
 
 #[test]
+fn standard_input_comma_separated_files_and_the_set_family_reach_values_yaml() {
+    use std::io::Write as _;
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let second = dir.path().join("second.yaml");
+    fs::write(&second, "app:\n  logLevel: warn\n").unwrap();
+    let mut child = Command::new(BIN)
+        .args(["render", "--out", s(&out), "-f"])
+        .arg(format!("-,{}", s(&second)))
+        .args(["--set-literal", "app.podAnnotations.note=a,b"])
+        .args(["--set", "app.podAnnotations.note=x"])
+        .args([
+            "--set-json",
+            "app.tolerations=[{\"key\":\"k\",\"operator\":\"Exists\"}]",
+        ])
+        .args(["--set", "postgresql.config.randomPageCost=1.50"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"app:\n  retentionDays: 0x1E\n  logLevel: debug\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v = values(&out.join("alert-history"));
+    assert_eq!(v["app"]["retentionDays"], 30, "from standard input, in hex");
+    assert_eq!(
+        v["app"]["logLevel"], "warn",
+        "the second file of the list wins"
+    );
+    assert_eq!(
+        v["app"]["podAnnotations"]["note"], "a,b",
+        "--set-literal applies last"
+    );
+    assert_eq!(v["app"]["tolerations"][0]["key"], "k");
+    assert_eq!(v["postgresql"]["config"]["randomPageCost"], "1.50");
+}
+
+#[test]
+fn service_port_as_a_string_is_a_type_error_as_in_helm() {
+    assert_render_rejected(
+        &["--set-string", "service.port=8081"],
+        1,
+        &[
+            "--set-string service.port=8081",
+            "service.port",
+            "expected integer",
+        ],
+    );
+}
+
+#[test]
 fn an_empty_values_file_changes_nothing() {
     let (dir, out) = rendered("standard");
     let plain = tree(&out);
@@ -724,13 +786,20 @@ fn missing_values_file_names_the_path_and_exits_2() {
 #[test]
 fn yaml_syntax_error_names_file_and_line_and_exits_2() {
     let file = fixture("syntax-error.yaml");
-    assert_render_rejected(&["-f", s(&file)], 2, &[s(&file), "invalid YAML", "line 5"]);
+    assert_render_rejected(
+        &["-f", s(&file)],
+        2,
+        &[&format!("{}:5:", s(&file)), "invalid YAML"],
+    );
 }
 
 #[test]
-fn duplicate_key_in_yaml_exits_2() {
+fn a_duplicate_key_in_yaml_takes_its_last_value_as_in_helm() {
+    let dir = tmp();
+    let out = dir.path().join("out");
     let file = fixture("duplicate-key.yaml");
-    assert_render_rejected(&["-f", s(&file)], 2, &[s(&file), "duplicate", "port"]);
+    run_ok(dir.path(), &["render", "-f", s(&file), "--out", s(&out)]);
+    assert_eq!(values(&out.join("alert-history"))["service"]["port"], 9000);
 }
 
 #[test]
@@ -754,7 +823,7 @@ fn set_without_equals_sign_exits_2() {
     assert_render_rejected(
         &["--set", "service.port"],
         2,
-        &["--set service.port", "key.path=value"],
+        &["--set service.port", "key \"port\" has no value"],
     );
 }
 
@@ -1066,11 +1135,7 @@ fn an_alias_bomb_is_refused_quickly() {
     }
     fs::write(&bomb, text).unwrap();
     let started = std::time::Instant::now();
-    assert_briefly_rejected(
-        &["-f", s(&bomb)],
-        2,
-        &["laughs.yaml", "repetition limit exceeded"],
-    );
+    assert_briefly_rejected(&["-f", s(&bomb)], 2, &["laughs.yaml", "excessive aliasing"]);
     assert!(
         started.elapsed().as_secs() < 20,
         "the alias bomb took {:?}",
@@ -1111,7 +1176,7 @@ fn tab_indentation_is_refused_with_a_hint() {
     assert_briefly_rejected(
         &["-f", s(&tabs)],
         2,
-        &["tabs.yaml:2:1", "indent with spaces"],
+        &["tabs.yaml:2:", "indent with spaces"],
     );
 }
 

@@ -59,8 +59,8 @@ fn yaml_syntax_error_shows_line_and_column() {
 }
 
 #[test]
-fn duplicate_key_is_an_input_error() {
-    insta::assert_snapshot!(diagnose("app:\n  logLevel: debug\n  logLevel: info\n", &[]));
+fn a_duplicate_key_takes_its_last_value_as_in_helm() {
+    insta::assert_snapshot!(diagnose("app:\n  logLevel: debug\n  logLevel: loud\n", &[]));
 }
 
 #[test]
