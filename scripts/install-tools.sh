@@ -150,6 +150,23 @@ APT_TOOLS=(prometheus prometheus-alertmanager prometheus-postgres-exporter redis
 APT_PG_RUNTIME=(libicu72 libxml2 libxslt1.1 libreadline8 libzstd1 liblz4-1
   libgssapi-krb5-2 libldap-2.5-0 libssl3 zlib1g liblzma5 libossp-uuid16)
 
+# CustomResourceDefinitions the rendered custom resources are validated against: from
+# ../shared/crds when it is beside the repository, else from the pinned upstream releases.
+# Each line: path under crds/, upstream URL, sha256 (the same bytes either way).
+PROM_OP="https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/v0.93.0/example/prometheus-operator-crd"
+CNPG="https://raw.githubusercontent.com/cloudnative-pg/cloudnative-pg/v1.30.0/config/crd/bases"
+BARMAN="https://raw.githubusercontent.com/cloudnative-pg/plugin-barman-cloud/v0.14.0/config/crd/bases"
+CRDS=(
+  "monitoring.coreos.com_podmonitors.yaml $PROM_OP 45a93443daa687d3654f7e9631909ff7edcdf3ec09c5e60251b74aa2722aee5d"
+  "monitoring.coreos.com_prometheusrules.yaml $PROM_OP 78be98554b9c8506ab2b4f4feb91c5f3a56e536a0a510f3a8e876a459970d56d"
+  "monitoring.coreos.com_servicemonitors.yaml $PROM_OP a99047972c9dd7679ce2050b9968e8a08773492e671b3e17abd476d42aa78a32"
+  "cloudnative-pg/barmancloud.cnpg.io_objectstores.yaml $BARMAN 7c98720494253421339acd03aa77487869326ea20d4768a0c3aef8ff076daaef"
+  "cloudnative-pg/postgresql.cnpg.io_backups.yaml $CNPG 694bafce2eda4603629657c2141a89189c15250c74215002a6987538d3d78ff5"
+  "cloudnative-pg/postgresql.cnpg.io_clusters.yaml $CNPG ae47f4a00f6e998faef57e480f9a3960cd48ea16a79270861fc7442601507472"
+  "cloudnative-pg/postgresql.cnpg.io_poolers.yaml $CNPG 9e0dad05355f72dceb154a12b43ebe8a410d470133ad228bf711c1fdee221124"
+  "cloudnative-pg/postgresql.cnpg.io_scheduledbackups.yaml $CNPG 1dffb969a92ed6b09abe59d9c848ff97c6646c7824e75f8e0b8379df8473a145"
+)
+
 # The alert-history app (the source of image 1.1.9, for the end-to-end tests): from
 # ../shared/alert-history-app when it is beside the repository, else upstream at the pinned
 # commit. Either way its files must hash to APP_SHA256 (sha256 of `sha256sum` of each file
@@ -168,6 +185,8 @@ BIN="$TOOLS/bin"
 VENV="$TOOLS/venv"
 PG_ROOT="$TOOLS/pgsql"
 PG_HOME="$PG_ROOT/postgresql-$PG_WHEEL_VERSION-x86_64-unknown-linux-gnu"
+CRDS_DIR="$TOOLS/crds"
+SHARED_CRDS="$REPO/../shared/crds"
 APP_DIR="$TOOLS/alert-history-app"
 APP_VENV="$TOOLS/app-venv"
 APP_LOCK="$REPO/scripts/alert-history-app.lock"
@@ -481,7 +500,29 @@ install_apt_tools() {
   log "apt tools: $(promtool --version 2>&1 | head -1); $(redis-server --version | cut -d' ' -f1-3)"
 }
 
-# ---- 5a. the alert-history app and its venv -----------------------------------
+# ---- 5a. CRDs -------------------------------------------------------------------
+install_crds() {
+  local entry path url sum dest got=0
+  for entry in "${CRDS[@]}"; do
+    read -r path url sum <<<"$entry"
+    dest="$CRDS_DIR/$path"
+    [[ -f "$dest" && "$(sha256_of "$dest")" == "$sum" ]] && continue
+    mkdir -p "$(dirname "$dest")"
+    if [[ -f "$SHARED_CRDS/$path" ]]; then
+      cp "$SHARED_CRDS/$path" "$dest.tmp"
+    else
+      curl -fsSL "$url/$(basename "$path")" -o "$dest.tmp" \
+        || die "cannot download $url/$(basename "$path"); put the CRDs at $SHARED_CRDS"
+    fi
+    [[ "$(sha256_of "$dest.tmp")" == "$sum" ]] || { rm -f "$dest.tmp"; die "$path does not match its pinned sha256"; }
+    chmod 644 "$dest.tmp"
+    mv "$dest.tmp" "$dest"
+    got=$((got + 1))
+  done
+  log "crds: ${#CRDS[@]} pinned CRDs in $CRDS_DIR ($got new)"
+}
+
+# ---- 5b. the alert-history app and its venv -----------------------------------
 app_hash() {
   (cd "$1" && find "${APP_FILES[@]}" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 }
@@ -528,7 +569,7 @@ install_app() {
   log "app: installed $APP_COMMIT, $("$APP_VENV/bin/uvicorn" --version)"
 }
 
-# ---- 5b. checkov (policy scanner) ---------------------------------------------
+# ---- 5c. checkov (policy scanner) ---------------------------------------------
 checkov_works() {
   [[ "$("$CHECKOV_VENV/bin/checkov" --version 2>/dev/null)" == "$CHECKOV_VERSION" ]]
 }
@@ -587,6 +628,7 @@ write_env() {
     printf 'export REDIS_SERVER=%q\n' "$(command -v redis-server)"
     printf 'export PROMETHEUS=%q\n' "$(command -v prometheus)"
     printf 'export ALERTMANAGER=%q\n' "$(command -v prometheus-alertmanager)"
+    printf 'export CRDS_DIR=%q\n' "$CRDS_DIR"
     printf 'export ALERT_HISTORY_APP=%q\n' "$APP_DIR"
     printf 'export APP_VENV=%q\n' "$APP_VENV"
     printf 'export CHECKOV=%q\n' "$CHECKOV_VENV/bin/checkov"
@@ -604,6 +646,7 @@ install_helm
 ensure_test_user
 install_postgres
 install_apt_tools
+install_crds
 install_app
 install_checkov
 kube_validate_selftest

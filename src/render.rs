@@ -107,6 +107,12 @@ pub const SOURCES: &[(&str, Needs, &str)] = &[
 /// Documents copied into the chart as they are (no templating): the chart README links
 /// them, so an installed chart carries its own operating guide.
 pub const DOCS: &[(&str, Needs, &str)] = &[
+    // It compares the profiles, so only charts with PostgreSQL carry it.
+    (
+        "docs/app.md",
+        Needs::Postgresql,
+        include_str!("../docs/app.md"),
+    ),
     (
         "docs/backup-restore.md",
         Needs::Postgresql,

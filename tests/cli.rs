@@ -385,7 +385,7 @@ fn standard_input_comma_separated_files_and_the_set_family_reach_values_yaml() {
     let dir = tmp();
     let out = dir.path().join("out");
     let second = dir.path().join("second.yaml");
-    fs::write(&second, "app:\n  logLevel: warn\n").unwrap();
+    fs::write(&second, "app:\n  logLevel: warning\n").unwrap();
     let mut child = Command::new(BIN)
         .args(["render", "--out", s(&out), "-f"])
         .arg(format!("-,{}", s(&second)))
@@ -417,7 +417,7 @@ fn standard_input_comma_separated_files_and_the_set_family_reach_values_yaml() {
     let v = values(&out.join("alert-history"));
     assert_eq!(v["app"]["retentionDays"], 30, "from standard input, in hex");
     assert_eq!(
-        v["app"]["logLevel"], "warn",
+        v["app"]["logLevel"], "warning",
         "the second file of the list wins"
     );
     assert_eq!(

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::{
-    all_addons, assert_kube_valid, chart_dir, helm_template, repo, run_ok, tool, yaml_docs,
+    all_addons, assert_kube_valid, chart_dir, helm_template, repo, run_ok, tool, tools_env,
+    yaml_docs,
 };
 use serde_json::Value;
 
@@ -125,7 +126,10 @@ fn every_manifest_passes_strict_kubernetes_schema_validation_on_1_27_and_newest(
 /// The openAPIV3Schema of a prometheus-operator CRD, made strict: objects that list their
 /// properties reject unknown ones, as a strict client-side validation would.
 fn crd_schema(file: &str) -> Value {
-    let path = repo().join("../shared/crds").join(file);
+    let path = tools_env("CRDS_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| repo().join(".tools/crds"), std::path::PathBuf::from)
+        .join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let crd: Value = yaml_serde::from_str(&text).unwrap();
     let mut schema = crd["spec"]["versions"]
