@@ -626,6 +626,20 @@ fn llm_settings_and_key_reach_the_apps_classification_service() {
 /// Environment names the app's source reads (`os.getenv("NAME"...)` anywhere under src/).
 fn names_the_app_reads() -> BTreeSet<String> {
     let mut names = BTreeSet::new();
+    for (_, text) in python_sources() {
+        for part in text.split("os.getenv(").skip(1) {
+            if let Some(rest) = part.trim_start().strip_prefix('"') {
+                names.insert(rest.split('"').next().expect("name").to_string());
+            }
+        }
+    }
+    assert!(names.contains("DATABASE_URL"), "{names:?}");
+    names
+}
+
+/// Every Python file of the app's source, with its text.
+fn python_sources() -> Vec<(std::path::PathBuf, String)> {
+    let mut files = Vec::new();
     let mut dirs = vec![app_dir().join("src")];
     while let Some(dir) = dirs.pop() {
         for entry in fs::read_dir(&dir).expect("src dir") {
@@ -634,17 +648,11 @@ fn names_the_app_reads() -> BTreeSet<String> {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "py") {
                 let text = fs::read_to_string(&path).expect("source");
-                for part in text.split("os.getenv(").skip(1) {
-                    let part = part.trim_start();
-                    if let Some(rest) = part.strip_prefix('"') {
-                        names.insert(rest.split('"').next().expect("name").to_string());
-                    }
-                }
+                files.push((path, text));
             }
         }
     }
-    assert!(names.contains("DATABASE_URL"), "{names:?}");
-    names
+    files
 }
 
 /// Names the chart sets that the app's source does not read, each with who reads it.
@@ -746,4 +754,23 @@ fn the_app_directory_is_not_writable_by_the_pods_user() {
             path.display()
         );
     }
+}
+
+/// Image 1.1.9 reads RETENTION_DAYS (the contract test above) but nothing calls its
+/// storages' `cleanup_old_alerts`: old alerts are never deleted, as the chart README says.
+#[test]
+fn the_image_never_calls_its_retention_cleanup() {
+    let calls: Vec<String> = python_sources()
+        .iter()
+        .flat_map(|(path, text)| {
+            text.lines()
+                .filter(|l| l.contains(".cleanup_old_alerts("))
+                .map(move |l| format!("{}: {}", path.display(), l.trim()))
+        })
+        .collect();
+    assert!(
+        calls.is_empty(),
+        "image 1.1.9 now deletes old alerts: update the chart README and docs/app.md:\n{}",
+        calls.join("\n")
+    );
 }
