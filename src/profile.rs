@@ -163,9 +163,11 @@ pub struct Toleration {
 pub struct App {
     /// Log verbosity.
     pub log_level: LogLevel,
-    /// Days of alert history kept (the app's RETENTION_DAYS).
+    /// Days of alert history kept: the retention CronJob deletes older alerts (the image reads RETENTION_DAYS but never deletes).
     #[schemars(range(min = 1, max = 3650))]
     pub retention_days: u32,
+    /// Cron schedule (UTC) of the retention CronJob.
+    pub retention_schedule: CronSchedule,
     /// LLM classification of incoming alerts through an OpenAI-compatible proxy.
     pub llm: Llm,
     /// Resources of the application container.

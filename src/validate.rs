@@ -9,7 +9,7 @@ use jsonschema::{PatternCache, Validator};
 use serde::Deserialize as _;
 use serde_json::Value;
 
-use crate::formats::{Cidr, PromDuration};
+use crate::formats::{Cidr, CronSchedule, PromDuration};
 use crate::profile::{HugePages, Postgresql, Profile, Resources};
 use crate::source::{KeyPath, Merged, Origin, dotted};
 use crate::{schema, tuning};
@@ -433,6 +433,7 @@ fn app(p: &Profile, found: &mut Found) {
             _ => {}
         }
     }
+    check_schedule(found, "app.retentionSchedule", &p.app.retention_schedule);
     let llm = &p.app.llm;
     let has_key = !llm.api_key.is_empty();
     let has_secret = !llm.existing_secret.as_str().is_empty();
@@ -475,15 +476,7 @@ fn postgresql(p: &Profile, pg: &Postgresql, found: &mut Found) {
     for (i, c) in pg.hba.app_cidrs.iter().enumerate() {
         check_cidr(found, &format!("postgresql.hba.appCidrs.{i}"), c);
     }
-    if let Err(e) = pg.backup.schedule.check() {
-        found.fail(
-            "postgresql.backup.schedule",
-            format!(
-                "`{}` is not a valid cron schedule: {e}",
-                pg.backup.schedule.as_str()
-            ),
-        );
-    }
+    check_schedule(found, "postgresql.backup.schedule", &pg.backup.schedule);
     let cfg = &pg.config;
     let pods = p.autoscaling.as_ref().map_or(1, |a| a.max_replicas) + ROLLOUT_SURGE;
     let pool = APP_POOL_MAX;
@@ -574,6 +567,15 @@ fn memory(pg: &Postgresql, found: &mut Found) {
             ),
         ),
         _ => {}
+    }
+}
+
+fn check_schedule(found: &mut Found, at: &str, schedule: &CronSchedule) {
+    if let Err(e) = schedule.check() {
+        found.fail(
+            at,
+            format!("`{}` is not a valid cron schedule: {e}", schedule.as_str()),
+        );
     }
 }
 

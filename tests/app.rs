@@ -47,10 +47,11 @@ const FROM_LOOPBACK: &[&str] = &["--set", "postgresql.hba.appCidrs={127.0.0.0/8}
 // ---------------------------------------------------------------------------------------
 // Servers
 
-/// PostgreSQL of the standard chart, started and initialized (init.sql) as its pod does,
-/// with `password` as the app user's password in the chart's Secret.
-fn database(password: &str) -> Cluster {
-    let mut rendered = Rendered::standard(FROM_LOOPBACK);
+/// PostgreSQL of the standard chart rendered with `args`, started and initialized
+/// (init.sql) as its pod does, with `password` as the app user's password in the chart's
+/// Secret.
+fn database(password: &str, args: &[&str]) -> Cluster {
+    let mut rendered = Rendered::standard(&[FROM_LOOPBACK, args].concat());
     set_secret(&mut rendered, "-postgresql", "password", password);
     let c = Cluster::started_rendered(rendered);
     let out = c.run_init_sql(&[]);
@@ -288,7 +289,7 @@ fn webhook(status: &str, fingerprint: &str) -> Value {
 /// PostgreSQL; both pods write the same history; a restart keeps it; the probes pass.
 #[test]
 fn standard_app_stores_alertmanager_alerts_in_postgresql_shared_by_its_pods() {
-    let c = database(HOSTILE_PASSWORD);
+    let c = database(HOSTILE_PASSWORD, &[]);
     migrate(&c);
     let valkey = Valkey::start(&c.rendered, &c.sandbox);
     let valkey_connections = valkey.connections_received();
@@ -402,7 +403,7 @@ fn standard_app_stores_alertmanager_alerts_in_postgresql_shared_by_its_pods() {
 /// later start changes nothing; the tables the app writes exist.
 #[test]
 fn migration_waits_for_postgresql_and_runs_once_when_pods_start_together() {
-    let mut c = database("plain-password");
+    let mut c = database("plain-password", &[]);
     // Down, with init.sql already run (a pod's first start runs it before the server
     // listens on the network, which this harness cannot do).
     c.stop("fast");
@@ -464,7 +465,7 @@ fn migration_waits_for_postgresql_and_runs_once_when_pods_start_together() {
 /// the app fails to start instead (and the kubelet restarts it until PostgreSQL is back).
 #[test]
 fn app_fails_to_start_rather_than_fall_back_to_sqlite_when_postgresql_is_down() {
-    let mut c = database("plain-password");
+    let mut c = database("plain-password", &[]);
     migrate(&c);
     c.stop("fast");
     let log = c.sandbox.path().join("app.log");
@@ -690,14 +691,21 @@ fn the_chart_sets_only_names_the_app_reads_and_every_name_its_features_need() {
             &["--set", "app.llm.enabled=true", "--set", "app.llm.apiKey=k"],
         );
         let pod = rendered.pod_spec("Deployment", app::DEPLOYMENT);
-        let containers: Vec<&str> = ["containers", "initContainers"]
+        let mut containers: Vec<(&str, &str, &str)> = ["containers", "initContainers"]
             .iter()
             .filter_map(|k| pod[k].as_array())
             .flatten()
-            .map(|c| c["name"].as_str().expect("name"))
+            .map(|c| {
+                (
+                    "Deployment",
+                    app::DEPLOYMENT,
+                    c["name"].as_str().expect("name"),
+                )
+            })
             .collect();
-        for name in containers {
-            let env = rendered.container_env("Deployment", app::DEPLOYMENT, name);
+        containers.push(("CronJob", "-retention", "retention"));
+        for (kind, suffix, name) in containers {
+            let env = rendered.container_env(kind, suffix, name);
             let set: BTreeSet<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
             for n in &set {
                 assert!(
@@ -706,6 +714,9 @@ fn the_chart_sets_only_names_the_app_reads_and_every_name_its_features_need() {
                 );
             }
             let mut needed = vec!["DATABASE_URL", "SQLITE_PATH"];
+            if name == "retention" {
+                needed.push("RETENTION_DAYS");
+            }
             if name == "alert-history" {
                 needed.extend([
                     "REDIS_URL",
@@ -757,7 +768,8 @@ fn the_app_directory_is_not_writable_by_the_pods_user() {
 }
 
 /// Image 1.1.9 reads RETENTION_DAYS (the contract test above) but nothing calls its
-/// storages' `cleanup_old_alerts`: old alerts are never deleted, as the chart README says.
+/// storages' `cleanup_old_alerts`: without the chart's retention CronJob, old alerts would
+/// never be deleted.
 #[test]
 fn the_image_never_calls_its_retention_cleanup() {
     let calls: Vec<String> = python_sources()
@@ -770,7 +782,125 @@ fn the_image_never_calls_its_retention_cleanup() {
         .collect();
     assert!(
         calls.is_empty(),
-        "image 1.1.9 now deletes old alerts: update the chart README and docs/app.md:\n{}",
+        "image 1.1.9 now deletes old alerts itself: the retention CronJob may go (docs/app.md):\n{}",
         calls.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Retention
+
+/// Runs the retention CronJob's container to completion: its output, and whether it
+/// succeeded.
+fn run_retention(job: &AppContainer) -> (bool, String) {
+    let out = job.run();
+    (out.status.success(), output_text(&out))
+}
+
+/// The retention CronJob deletes, with the app's own cleanup (PostgreSQL: its SQL function
+/// cleanup_old_data, by row age), exactly the alerts older than `app.retentionDays`, and
+/// fails when the app's cleanup fails (which the app itself only logs).
+#[test]
+fn standard_retention_job_deletes_only_alerts_older_than_retention_days() {
+    let c = database("plain-password", &["--set", "app.retentionDays=10"]);
+    migrate(&c);
+    let insert = "INSERT INTO alerts (fingerprint, alert_name, status, created_at) VALUES \
+                  ('old', 'Old', 'firing', now() - interval '11 days'), \
+                  ('new', 'New', 'firing', now() - interval '9 days')";
+    c.sql(APP_DB, insert);
+    let mut job = AppContainer::of_workload(
+        &c.rendered,
+        &c.sandbox,
+        "CronJob",
+        "-retention",
+        "retention",
+    );
+    through(
+        &c.rendered,
+        &mut job.env,
+        "DATABASE_URL",
+        "-postgresql",
+        5432,
+        c.port,
+    );
+    let (ok, out) = run_retention(&job);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("retention: deleted 1 alerts older than 10 days"),
+        "{out}"
+    );
+    assert_eq!(
+        c.sql(APP_DB, "SELECT string_agg(fingerprint, ',') FROM alerts"),
+        "new"
+    );
+
+    // Without the app's cleanup function the app logs and returns 0; the job fails.
+    c.sql(APP_DB, "DROP FUNCTION cleanup_old_data(integer)");
+    c.sql(APP_DB, "INSERT INTO alerts (fingerprint, alert_name, status, created_at) VALUES ('old', 'Old', 'firing', now() - interval '11 days')");
+    let (ok, out) = run_retention(&job);
+    assert!(!ok, "the job passed while an old alert was left:\n{out}");
+    assert!(
+        out.contains("1 alerts older than 10 days are left"),
+        "{out}"
+    );
+}
+
+/// On lite, the retention CronJob runs on the app pod's node (the volume is
+/// ReadWriteOnce), opens the app's SQLite file on the same claim, and deletes the alerts
+/// that started more than `app.retentionDays` ago.
+#[test]
+fn lite_retention_job_shares_the_apps_volume_and_deletes_only_old_alerts() {
+    let chart = common::chart_dir("lite");
+    let rendered = Rendered::of(&chart, &["--set", "app.retentionDays=10"]);
+    let job_pod = rendered.pod_spec("CronJob", "-retention");
+    let affinity =
+        &job_pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0];
+    assert_eq!(affinity["topologyKey"], "kubernetes.io/hostname");
+    assert_eq!(
+        affinity["labelSelector"]["matchLabels"],
+        rendered.object("Deployment", app::DEPLOYMENT)["spec"]["selector"]["matchLabels"],
+        "the job follows the app pod"
+    );
+    let sandbox = Sandbox::new();
+    let job = AppContainer::of_workload(&rendered, &sandbox, "CronJob", "-retention", "retention");
+    let (ok, out) = run_retention(&job);
+    assert!(ok && out.contains("deleted 0 alerts"), "{out}");
+    let app_fs = postgres::ContainerFs::new(
+        &sandbox,
+        &rendered,
+        "Deployment",
+        app::DEPLOYMENT,
+        "alert-history",
+    );
+    let db = app_fs.map_path("/data/alert_history.db");
+    assert!(db.is_file(), "the job's SQLite file is the app's");
+    let sqlite = |script: &str| {
+        let out = Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(format!(
+                "import datetime, sqlite3, sys\n\
+                 db = sqlite3.connect(sys.argv[1])\n\
+                 ago = lambda d: (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=d)).isoformat()\n\
+                 {script}\n\
+                 db.commit()"
+            ))
+            .arg(&db)
+            .output()
+            .expect("python3");
+        assert!(out.status.success(), "{}", output_text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    sqlite(
+        "for fp, d in (('old', 11), ('new', 9)): db.execute(\"INSERT INTO alerts (fingerprint, alertname, status, labels, annotations, starts_at) VALUES (?, 'A', 'firing', '{}', '{}', ?)\", (fp, ago(d)))",
+    );
+    let (ok, out) = run_retention(&job);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("retention: deleted 1 alerts older than 10 days"),
+        "{out}"
+    );
+    assert_eq!(
+        sqlite("print(','.join(r[0] for r in db.execute('SELECT fingerprint FROM alerts')))"),
+        "new"
     );
 }

@@ -551,15 +551,13 @@ fn bad_memory_quantity_is_rejected_with_the_expected_format_and_exit_1() {
 
 #[test]
 fn bad_cron_schedule_via_set_names_the_set_argument_and_the_field_and_exits_1() {
-    assert_render_rejected(
-        &["--set", "postgresql.backup.schedule=61 2 * * *"],
-        1,
-        &[
-            "--set postgresql.backup.schedule=61 2 * * *",
-            "postgresql.backup.schedule",
-            "minute",
-        ],
-    );
+    for key in ["postgresql.backup.schedule", "app.retentionSchedule"] {
+        assert_render_rejected(
+            &["--set", &format!("{key}=61 2 * * *")],
+            1,
+            &[&format!("--set {key}=61 2 * * *"), key, "minute"],
+        );
+    }
 }
 
 #[test]

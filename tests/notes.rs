@@ -301,7 +301,9 @@ fn every_object_the_notes_name_exists() {
     }
     let schedule = docs
         .iter()
-        .find(|d| d["kind"] == "CronJob")
+        .find(|d| {
+            d["kind"] == "CronJob" && d["metadata"]["name"] == "ah-alert-history-postgresql-backup"
+        })
         .map(|d| d["spec"]["schedule"].as_str().unwrap().to_string())
         .unwrap();
     assert!(

@@ -789,10 +789,13 @@ fn rules(policy: &Value, direction: &str) -> Vec<(Vec<String>, Vec<String>)> {
         .collect()
 }
 
+/// The components of this release whose pods connect to PostgreSQL.
+const POSTGRESQL_CLIENTS: [&str; 4] = ["app", "retention", "postgresql-backup", "postgresql-test"];
+
 /// NetworkPolicies are on by default in the standard chart: PostgreSQL and Valkey each get
 /// one that selects their pods, has both policy types (deny by default in both
 /// directions) and admits exactly the spec's peers: PostgreSQL 5432 from the app, the
-/// backup job and the Helm test of this release (plus `extraDatabaseClientCidrs`), 9187
+/// retention and backup jobs and the Helm test of this release (plus `extraDatabaseClientCidrs`), 9187
 /// from Prometheus; Valkey 6379 from the app, 9121 from Prometheus; egress DNS only. The
 /// pods those peers name exist with those labels. `networkPolicy.enabled=false` removes
 /// both; the lite chart has none.
@@ -824,11 +827,10 @@ fn network_policies_deny_by_default_and_admit_only_the_specs_peers() {
             2,
             "one NetworkPolicy each for PostgreSQL and Valkey"
         );
-        let mut pg_peers = vec![
-            "component app".to_string(),
-            "component postgresql-backup".to_string(),
-            "component postgresql-test".to_string(),
-        ];
+        let mut pg_peers: Vec<String> = POSTGRESQL_CLIENTS
+            .iter()
+            .map(|c| format!("component {c}"))
+            .collect();
         pg_peers.extend(cidrs);
         for (component, ingress) in [
             (
@@ -874,7 +876,7 @@ fn network_policies_deny_by_default_and_admit_only_the_specs_peers() {
             assert_eq!(selected, 1, "{component}: the policy selects its pods");
         }
         // The peers the policies name are the chart's pods.
-        for component in ["app", "postgresql-backup", "postgresql-test"] {
+        for component in POSTGRESQL_CLIENTS {
             assert!(
                 pods(&docs)
                     .iter()

@@ -201,9 +201,20 @@ pub const DEPLOYMENT: &str = "-alert-history";
 impl AppContainer {
     /// Container `name` of the rendered Deployment, its volumes laid out in `sandbox`.
     pub fn of(rendered: &Rendered, sandbox: &Sandbox, name: &str) -> Self {
-        let c = rendered.container("Deployment", DEPLOYMENT, name);
-        let fs = ContainerFs::new(sandbox, rendered, "Deployment", DEPLOYMENT, name);
-        let pod = &rendered.pod_spec("Deployment", DEPLOYMENT)["securityContext"];
+        Self::of_workload(rendered, sandbox, "Deployment", DEPLOYMENT, name)
+    }
+
+    /// Container `name` of the workload `kind` *`suffix` that runs the app's image.
+    pub fn of_workload(
+        rendered: &Rendered,
+        sandbox: &Sandbox,
+        kind: &str,
+        suffix: &str,
+        name: &str,
+    ) -> Self {
+        let c = rendered.container(kind, suffix, name);
+        let fs = ContainerFs::new(sandbox, rendered, kind, suffix, name);
+        let pod = &rendered.pod_spec(kind, suffix)["securityContext"];
         let uid = u32::try_from(pod["runAsUser"].as_u64().expect("runAsUser")).expect("uid");
         let gid = u32::try_from(pod["runAsGroup"].as_u64().expect("runAsGroup")).expect("gid");
         let fs_group = u32::try_from(pod["fsGroup"].as_u64().expect("fsGroup")).expect("gid");
@@ -218,7 +229,7 @@ impl AppContainer {
                 }
             }
         }
-        let container_env = rendered.container_env("Deployment", DEPLOYMENT, name);
+        let container_env = rendered.container_env(kind, suffix, name);
         let words: Vec<String> = ["command", "args"]
             .iter()
             .filter_map(|k| c[k].as_array())
