@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Defines a string newtype with a schema pattern, a title for error messages and examples.
 macro_rules! string_format {
-    ($(#[$doc:meta])* $name:ident, title: $title:literal, pattern: $pattern:literal, examples: [$($ex:literal),+] $(, not: $not:literal)?) => {
+    ($(#[$doc:meta])* $name:ident, title: $title:literal, pattern: $pattern:literal, examples: [$($ex:literal),+] $(, not: $not:literal)? $(, not_one_of: [$($reserved:literal),+])?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -48,6 +48,7 @@ macro_rules! string_format {
                     "examples": [$($ex),+],
                 });
                 $(schema.insert("not".into(), serde_json::json!({ "const": $not }));)?
+                $(schema.insert("not".into(), serde_json::json!({ "enum": [$($reserved),+] }));)?
                 schema
             }
         }
@@ -246,6 +247,17 @@ string_format!(
     title: "PostgreSQL identifier (lower-case letters, digits, '_'; starts with a letter or '_')",
     pattern: "^[a-z_][a-z0-9_]{0,62}$",
     examples: ["alert_history"]
+);
+
+string_format!(
+    /// The app's PostgreSQL login role: an identifier as [`PgIdentifier`], but none of the
+    /// roles init.sql manages itself (the superuser cannot be made NOSUPERUSER; the other
+    /// two have fixed privileges). In the schema, so Helm and alertchart refuse them alike.
+    PgAppUser,
+    title: "PostgreSQL user name of the app (lower-case letters, digits, '_'; not postgres, postgres_exporter or replicator, which the chart manages)",
+    pattern: "^[a-z_][a-z0-9_]{0,62}$",
+    examples: ["alert_history"],
+    not_one_of: ["postgres", "postgres_exporter", "replicator"]
 );
 
 string_format!(

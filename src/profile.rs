@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::formats::{
     Cidr, CpuQuantity, CronSchedule, Fraction, Hostname, HttpPath, ImageRepository, ImageTag,
     K8sName, LabelKey, LabelValue, LlmModel, MemoryQuantity, OptionalK8sName,
-    OptionalMemoryQuantity, PageCost, PerMinute, PgDuration, PgIdentifier, PgSize, PromDuration,
-    TimeZone, Url,
+    OptionalMemoryQuantity, PageCost, PerMinute, PgAppUser, PgDuration, PgIdentifier, PgSize,
+    PromDuration, TimeZone, Url,
 };
 
 /// A deployment profile: what the chart contains and the defaults of its values.
@@ -421,7 +421,7 @@ pub struct PostgresqlAuth {
     /// Database of the application.
     pub database: PgIdentifier,
     /// Login role of the application; owns the database, not a superuser.
-    pub username: PgIdentifier,
+    pub username: PgAppUser,
     /// Secret with keys postgres-password, password, replication-password and exporter-password; empty makes the chart generate one that persists across upgrades.
     pub existing_secret: OptionalK8sName,
 }

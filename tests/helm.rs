@@ -196,6 +196,46 @@ fn prometheus_rules_and_service_monitors_match_the_operator_crds() {
     );
 }
 
+/// The roles init.sql manages itself cannot be the app user: one rule, in the schema, so
+/// `alertchart validate` and `helm install` refuse the same names.
+#[test]
+fn reserved_role_names_as_the_app_user_are_refused_by_alertchart_and_helm_alike() {
+    for name in ["postgres", "postgres_exporter", "replicator"] {
+        let set = format!("postgresql.auth.username={name}");
+        let helm = Command::new(tool("helm"))
+            .args(["template", "ah"])
+            .arg(chart_dir("standard"))
+            .args(["--set", &set])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&helm.stderr);
+        assert!(
+            !helm.status.success() && stderr.contains("/postgresql/auth/username"),
+            "helm --set {set}: {stderr}"
+        );
+        let ours = Command::new(env!("CARGO_BIN_EXE_alertchart"))
+            .args(["validate", "--set", &set])
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&ours.stderr);
+        assert_eq!(
+            ours.status.code(),
+            Some(1),
+            "alertchart --set {set}: {stderr}"
+        );
+        assert!(
+            stderr.contains("postgresql.auth.username")
+                && stderr.contains("which the chart manages"),
+            "alertchart --set {set}: {stderr}"
+        );
+    }
+    helm_template(
+        &chart_dir("standard"),
+        &["--set", "postgresql.auth.username=alerts_app"],
+    );
+}
+
 #[test]
 fn helm_rejects_an_unknown_key_and_a_wrong_type_through_values_schema() {
     for (profile, set, expected) in [

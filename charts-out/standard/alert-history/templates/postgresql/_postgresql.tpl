@@ -17,17 +17,6 @@ password (app user), replication-password (role replicator), exporter-password (
 {{- end -}}
 {{- end -}}
 
-{{/*
-Fails the render when the app user would collide with a role that init.sql manages itself
-(the superuser cannot be made NOSUPERUSER; the other two have fixed privileges).
-*/}}
-{{- define "alert-history.postgresql.validate" -}}
-{{- $reserved := list "postgres" "postgres_exporter" "replicator" -}}
-{{- if has .Values.postgresql.auth.username $reserved -}}
-{{- fail (printf "postgresql.auth.username %q is reserved (one of %s): choose another app user name" .Values.postgresql.auth.username (join ", " $reserved)) -}}
-{{- end -}}
-{{- end -}}
-
 {{/* Container env that passes one key of the PostgreSQL Secret. Usage: include "alert-history.postgresql.secretEnv" (dict "root" $ "name" "PGPASSWORD" "key" "password") */}}
 {{- define "alert-history.postgresql.secretEnv" -}}
 - name: {{ .name }}
