@@ -820,9 +820,12 @@ mod tests {
 
     #[test]
     fn prometheus_durations_convert_to_milliseconds() {
-        assert_eq!(duration_ms(&PromDuration("30s".into())), 30_000);
-        assert_eq!(duration_ms(&PromDuration("1m30s".into())), 90_000);
-        assert_eq!(duration_ms(&PromDuration("500ms".into())), 500);
+        assert_eq!(duration_ms(&PromDuration::from("30s".to_string())), 30_000);
+        assert_eq!(
+            duration_ms(&PromDuration::from("1m30s".to_string())),
+            90_000
+        );
+        assert_eq!(duration_ms(&PromDuration::from("500ms".to_string())), 500);
     }
 
     /// A built-in profile's rendered files, values, chart schema and profile section.
