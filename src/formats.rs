@@ -103,12 +103,14 @@ macro_rules! string_format {
 }
 
 /// Adds the integers and booleans a format takes to its string schema (`pattern` bounds
-/// only strings, `minimum` only numbers).
+/// only strings, `minimum` only numbers; `i64::MIN` is every integer).
 fn widen_schema(schema: &mut Schema, integers_from: Option<i64>, booleans: bool) {
     let mut types = vec![serde_json::json!("string")];
     if let Some(min) = integers_from {
         types.push("integer".into());
-        schema.insert("minimum".into(), min.into());
+        if min > i64::MIN {
+            schema.insert("minimum".into(), min.into());
+        }
     }
     if booleans {
         types.push("boolean".into());
@@ -400,8 +402,44 @@ string_format!(
     LabelValue,
     title: "Kubernetes label value",
     pattern: "^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$",
-    examples: ["prometheus", "kube-prometheus-stack"]
+    examples: ["prometheus", "kube-prometheus-stack"],
+    integers: 0,
+    booleans: true
 );
+
+/// A Kubernetes annotation value: any text, or the integer or boolean `--set` makes of
+/// `1` or `true` (the templates quote it back to text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnotationValue(pub String, pub Written);
+
+impl Serialize for AnnotationValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_written(&self.0, self.1, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for AnnotationValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (text, written) = d.deserialize_any(WrittenVisitor {
+            title: "annotation value",
+            integers_from: Some(i64::MIN),
+            booleans: true,
+        })?;
+        Ok(Self(text, written))
+    }
+}
+
+impl JsonSchema for AnnotationValue {
+    fn schema_name() -> Cow<'static, str> {
+        "AnnotationValue".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let mut schema = json_schema!({ "type": "string" });
+        widen_schema(&mut schema, Some(i64::MIN), true);
+        schema
+    }
+}
 
 impl MemoryQuantity {
     /// Size in bytes (the pattern guarantees the shape; overflow saturates).

@@ -143,7 +143,7 @@ const FILES: &[(&str, &str)] = &[
     ("plain-int-tag", "postgresql:\n  image:\n    tag: 17\n"),
     (
         "integers",
-        "image:\n  tag: 20240101\napp:\n  resources:\n    limits:\n      cpu: 2\n      memory: 2147483648\npostgresql:\n  persistence:\n    size: 21474836480\n",
+        "image:\n  tag: 20240101\napp:\n  nodeSelector:\n    gen: 20240101\n  podAnnotations:\n    at: 1700000000\n  resources:\n    limits:\n      cpu: 2\n      memory: 2147483648\npostgresql:\n  persistence:\n    size: 21474836480\n",
     ),
     (
         "decimals",
@@ -256,7 +256,7 @@ fn standard_chart_renders_the_same_with_overrides_as_helm() {
 #[test]
 fn standard_chart_takes_the_integers_and_booleans_helm_makes_of_string_settings() {
     // `--set` types `17`, `2`, `true` before the schema sees them: image tags, CPU and
-    // memory quantities take them, and render as the text typed.
+    // memory quantities, label and annotation values take them, and render as typed.
     let cases: &[&[&str]] = &[
         &["--set", "postgresql.image.tag=17"],
         &["--set", "app.resources.limits.cpu=2"],
@@ -278,11 +278,36 @@ fn standard_chart_takes_the_integers_and_booleans_helm_makes_of_string_settings(
         &["--set", "valkey.persistence.size=2147483648"],
         &["--set", "postgresql.backup.persistence.size=21474836480"],
         &["--set-string", "app.resources.limits.cpu=2"],
+        &[
+            "--set",
+            "metrics.grafanaDashboards.labels.grafana_dashboard=1",
+        ],
+        &[
+            "--set",
+            "metrics.serviceMonitor.labels.release=true,metrics.prometheusRule.labels.tier=2",
+        ],
+        &["--set", "app.nodeSelector.pool=true,app.nodeSelector.gen=7"],
+        &["--set", "app.nodeSelector.gen=-7"],
+        &[
+            "--set",
+            "app.tolerations[0].key=gpu,app.tolerations[0].operator=Equal,app.tolerations[0].value=1,app.tolerations[0].effect=NoSchedule",
+        ],
+        &["--set", "networkPolicy.prometheus.podSelector.version=3"],
+        &[
+            "--set",
+            "app.podAnnotations.enabled=true,app.podAnnotations.weight=-5",
+        ],
+        &[
+            "--set",
+            "ingress.enabled=true,ingress.annotations.retries=3",
+        ],
+        &["--set", "serviceAccount.annotations.audit=false"],
+        &["--set", "metrics.grafanaDashboards.annotations.order=0"],
         &["-f", "@integers"],
     ];
     let (rendered, rejected) = assert_same_manifests("standard", cases, FILES);
     assert!(
-        rendered >= 12 && rejected >= 5,
+        rendered >= 21 && rejected >= 6,
         "{rendered} rendered, {rejected} rejected"
     );
 }
@@ -346,6 +371,8 @@ fn integer_and_boolean_settings_render_as_meant() {
             "image.tag=17,postgresql.image.tag=true",
             "--set",
             "app.resources.limits.cpu=2,app.resources.limits.memory=1073741824",
+            "--set",
+            "metrics.grafanaDashboards.enabled=true,metrics.grafanaDashboards.labels.grafana_dashboard=1,app.podAnnotations.on=true",
         ]
         .map(String::from),
     );
@@ -356,6 +383,8 @@ fn integer_and_boolean_settings_render_as_meant() {
         ":true\"",
         "cpu: 2\n",
         "memory: 1073741824\n",
+        "\"grafana_dashboard\": \"1\"",
+        "\"on\": \"true\"",
     ] {
         assert!(mine.contains(expected), "{expected:?} not in the manifests");
     }

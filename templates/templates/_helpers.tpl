@@ -70,6 +70,24 @@ an integer read from a values file is a float64, which would print as 1.07374182
 {{- if kindIs "float64" . -}}{{- int64 . -}}{{- else -}}{{- . -}}{{- end -}}
 {{- end -}}
 
+{{/* A map of label values as YAML, each value as the text it was given (see alert-history.text). */}}
+{{- define "alert-history.labelMap" -}}
+{{- $out := dict -}}
+{{- range $key, $value := . }}{{ $_ := set $out $key (include "alert-history.text" $value) }}{{ end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/* Tolerations as YAML, each `value` (a label value) as the text it was given. */}}
+{{- define "alert-history.tolerations" -}}
+{{- $out := list -}}
+{{- range . -}}
+{{- $t := deepCopy . -}}
+{{- if not (kindIs "invalid" $t.value) }}{{ $_ := set $t "value" (include "alert-history.text" $t.value) }}{{ end -}}
+{{- $out = append $out $t -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
 {{/* Image reference "<repository>:<tag>" of an image block. Usage: include "alert-history.image" .Values.image */}}
 {{- define "alert-history.image" -}}
 {{- printf "%s:%s" .repository (include "alert-history.text" .tag) -}}
