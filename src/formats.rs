@@ -407,21 +407,21 @@ string_format!(
     booleans: true
 );
 
-/// A Kubernetes annotation value: any text, or the integer or boolean `--set` makes of
-/// `1` or `true` (the templates quote it back to text).
+/// Free text (an annotation value, an API key), or the integer or boolean `--set` makes
+/// of `1` or `true` (the templates turn it back to text).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnnotationValue(pub String, pub Written);
+pub struct FreeText(pub String, pub Written);
 
-impl Serialize for AnnotationValue {
+impl Serialize for FreeText {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         serialize_written(&self.0, self.1, s)
     }
 }
 
-impl<'de> Deserialize<'de> for AnnotationValue {
+impl<'de> Deserialize<'de> for FreeText {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (text, written) = d.deserialize_any(WrittenVisitor {
-            title: "annotation value",
+            title: "text",
             integers_from: Some(i64::MIN),
             booleans: true,
         })?;
@@ -429,9 +429,9 @@ impl<'de> Deserialize<'de> for AnnotationValue {
     }
 }
 
-impl JsonSchema for AnnotationValue {
+impl JsonSchema for FreeText {
     fn schema_name() -> Cow<'static, str> {
-        "AnnotationValue".into()
+        "FreeText".into()
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {

@@ -435,7 +435,7 @@ fn app(p: &Profile, found: &mut Found) {
     }
     check_schedule(found, "app.retentionSchedule", &p.app.retention_schedule);
     let llm = &p.app.llm;
-    let has_key = !llm.api_key.is_empty();
+    let has_key = !llm.api_key.0.is_empty();
     let has_secret = !llm.existing_secret.as_str().is_empty();
     if has_key && has_secret {
         found.fail(

@@ -256,7 +256,8 @@ fn standard_chart_renders_the_same_with_overrides_as_helm() {
 #[test]
 fn standard_chart_takes_the_integers_and_booleans_helm_makes_of_string_settings() {
     // `--set` types `17`, `2`, `true` before the schema sees them: image tags, CPU and
-    // memory quantities, label and annotation values take them, and render as typed.
+    // memory quantities, label and annotation values and the LLM API key take them, and
+    // render as typed.
     let cases: &[&[&str]] = &[
         &["--set", "postgresql.image.tag=17"],
         &["--set", "app.resources.limits.cpu=2"],
@@ -303,11 +304,12 @@ fn standard_chart_takes_the_integers_and_booleans_helm_makes_of_string_settings(
         ],
         &["--set", "serviceAccount.annotations.audit=false"],
         &["--set", "metrics.grafanaDashboards.annotations.order=0"],
+        &["--set", "app.llm.enabled=true,app.llm.apiKey=123456789"],
         &["-f", "@integers"],
     ];
     let (rendered, rejected) = assert_same_manifests("standard", cases, FILES);
     assert!(
-        rendered >= 21 && rejected >= 6,
+        rendered >= 22 && rejected >= 6,
         "{rendered} rendered, {rejected} rejected"
     );
 }
@@ -373,6 +375,8 @@ fn integer_and_boolean_settings_render_as_meant() {
             "app.resources.limits.cpu=2,app.resources.limits.memory=1073741824",
             "--set",
             "metrics.grafanaDashboards.enabled=true,metrics.grafanaDashboards.labels.grafana_dashboard=1,app.podAnnotations.on=true",
+            "--set",
+            "app.llm.enabled=true,app.llm.apiKey=123456789",
         ]
         .map(String::from),
     );
@@ -385,6 +389,7 @@ fn integer_and_boolean_settings_render_as_meant() {
         "memory: 1073741824\n",
         "\"grafana_dashboard\": \"1\"",
         "\"on\": \"true\"",
+        "api-key: \"MTIzNDU2Nzg5\"",
     ] {
         assert!(mine.contains(expected), "{expected:?} not in the manifests");
     }
