@@ -579,6 +579,29 @@ mod tests {
     }
 
     #[test]
+    fn typed_formats_read_integers_and_booleans_as_their_text_and_keep_their_kind() {
+        use serde_json::json;
+        let tag: ImageTag = serde_json::from_value(json!(17)).unwrap();
+        assert_eq!((tag.as_str(), tag.1), ("17", Written::Integer));
+        assert_eq!(serde_json::to_value(&tag).unwrap(), json!(17));
+        let tag: ImageTag = serde_json::from_value(json!(true)).unwrap();
+        assert_eq!(serde_json::to_value(&tag).unwrap(), json!(true));
+        let tag: ImageTag = serde_json::from_value(json!("17")).unwrap();
+        assert_eq!(serde_json::to_value(&tag).unwrap(), json!("17"));
+        let cpu: CpuQuantity = serde_json::from_value(json!(2)).unwrap();
+        assert_eq!(cpu.millis(), 2000);
+        let memory: MemoryQuantity = serde_json::from_value(json!(1_073_741_824_u64)).unwrap();
+        assert_eq!(memory.bytes(), 1 << 30);
+        // Below the integers the pattern takes, and kinds the format does not take.
+        assert!(serde_json::from_value::<MemoryQuantity>(json!(0)).is_err());
+        assert!(serde_json::from_value::<ImageTag>(json!(-1)).is_err());
+        assert!(serde_json::from_value::<CpuQuantity>(json!(true)).is_err());
+        assert!(serde_json::from_value::<PgSize>(json!(64)).is_err());
+        let text: FreeText = serde_json::from_value(json!(-5)).unwrap();
+        assert_eq!(serde_json::to_value(&text).unwrap(), json!(-5));
+    }
+
+    #[test]
     fn decimal_strings_are_accepted_exactly_within_their_range() {
         type Accepts = fn(&str) -> bool;
         let ranges: [(Accepts, f64, f64); 3] = [
