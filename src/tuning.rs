@@ -203,7 +203,7 @@ fn derive_shared_memory(
     set(&mut pg.shm_size, || {
         let needed = PARALLEL_WORKERS * HASH_MEM_MULTIPLIER * work_mem.kilobytes() * 1024;
         let (bytes, bounded) = clamp(needed, SHM_FLOOR_BYTES, u64::MAX);
-        let v = MemoryQuantity(format!("{}Mi", bytes.div_ceil(1 << 20)));
+        let v = MemoryQuantity::from(format!("{}Mi", bytes.div_ceil(1 << 20)));
         note(
             "postgresql.shmSize",
             format!(
@@ -289,7 +289,7 @@ fn whole_mb(kb: u64) -> PgSize {
 
 /// A PostgreSQL size in the largest unit that states `kb` exactly.
 pub fn size(kb: u64) -> PgSize {
-    PgSize(if kb % GB == 0 {
+    PgSize::from(if kb % GB == 0 {
         format!("{}GB", kb / GB)
     } else if kb % MB == 0 {
         format!("{}MB", kb / MB)
@@ -314,7 +314,7 @@ mod tests {
         .unwrap();
         let mut profile = crate::validate::profile(&merged).unwrap();
         let pg = profile.postgresql.as_mut().unwrap();
-        pg.resources.limits.memory = MemoryQuantity(limit.into());
+        pg.resources.limits.memory = MemoryQuantity::from(limit.to_string());
         pg.config.max_connections = max_connections;
         let cfg = &mut pg.config;
         cfg.shared_buffers = None;

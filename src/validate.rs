@@ -435,7 +435,7 @@ fn app(p: &Profile, found: &mut Found) {
     }
     check_schedule(found, "app.retentionSchedule", &p.app.retention_schedule);
     let llm = &p.app.llm;
-    let has_key = !llm.api_key.is_empty();
+    let has_key = !llm.api_key.0.is_empty();
     let has_secret = !llm.existing_secret.as_str().is_empty();
     if has_key && has_secret {
         found.fail(
@@ -820,9 +820,12 @@ mod tests {
 
     #[test]
     fn prometheus_durations_convert_to_milliseconds() {
-        assert_eq!(duration_ms(&PromDuration("30s".into())), 30_000);
-        assert_eq!(duration_ms(&PromDuration("1m30s".into())), 90_000);
-        assert_eq!(duration_ms(&PromDuration("500ms".into())), 500);
+        assert_eq!(duration_ms(&PromDuration::from("30s".to_string())), 30_000);
+        assert_eq!(
+            duration_ms(&PromDuration::from("1m30s".to_string())),
+            90_000
+        );
+        assert_eq!(duration_ms(&PromDuration::from("500ms".to_string())), 500);
     }
 
     /// A built-in profile's rendered files, values, chart schema and profile section.

@@ -142,6 +142,10 @@ const FILES: &[(&str, &str)] = &[
     ("quoted-tag", "postgresql:\n  image:\n    tag: \"17\"\n"),
     ("plain-int-tag", "postgresql:\n  image:\n    tag: 17\n"),
     (
+        "integers",
+        "image:\n  tag: 20240101\napp:\n  nodeSelector:\n    gen: 20240101\n  podAnnotations:\n    at: 1700000000\n  resources:\n    limits:\n      cpu: 2\n      memory: 2147483648\npostgresql:\n  persistence:\n    size: 21474836480\n",
+    ),
+    (
         "decimals",
         "postgresql:\n  config:\n    randomPageCost: 1.5\n    checkpointCompletionTarget: '0.85'\n",
     ),
@@ -158,11 +162,8 @@ fn standard_chart_renders_the_same_with_overrides_as_helm() {
     let cases: &[&[&str]] = &[
         &[],
         &["--set", "postgresql.image.tag=16.10"],
-        &["--set", "postgresql.image.tag=17"],
         &["--set-string", "postgresql.image.tag=17"],
         &["--set", "app.resources.limits.cpu=1.5"],
-        &["--set", "app.resources.limits.cpu=2"],
-        &["--set-string", "app.resources.limits.cpu=2"],
         &["--set", "postgresql.config.randomPageCost=1.5"],
         &["--set", "postgresql.config.randomPageCost=1.50"],
         &["--set", "postgresql.config.randomPageCost=4"],
@@ -253,6 +254,67 @@ fn standard_chart_renders_the_same_with_overrides_as_helm() {
 }
 
 #[test]
+fn standard_chart_takes_the_integers_and_booleans_helm_makes_of_string_settings() {
+    // `--set` types `17`, `2`, `true` before the schema sees them: image tags, CPU and
+    // memory quantities, label and annotation values and the LLM API key take them, and
+    // render as typed.
+    let cases: &[&[&str]] = &[
+        &["--set", "postgresql.image.tag=17"],
+        &["--set", "app.resources.limits.cpu=2"],
+        &["--set", "image.tag=17"],
+        &["--set", "image.tag=+17"],
+        &["--set", "image.tag=true"],
+        &["--set", "image.tag=-1"],
+        &["--set", "image.tag=null"],
+        &["--set", "postgresql.exporter.image.tag=0"],
+        &["--set", "valkey.exporter.image.tag=1,tests.image.tag=FALSE"],
+        &["--set", "app.resources.limits.cpu=-2"],
+        &[
+            "--set",
+            "postgresql.resources.requests.cpu=1,postgresql.resources.limits.cpu=4",
+        ],
+        &["--set", "valkey.resources.limits.cpu=true"],
+        &["--set", "app.resources.limits.memory=1073741824"],
+        &["--set", "app.resources.limits.memory=0"],
+        &["--set", "valkey.persistence.size=2147483648"],
+        &["--set", "postgresql.backup.persistence.size=21474836480"],
+        &["--set-string", "app.resources.limits.cpu=2"],
+        &[
+            "--set",
+            "metrics.grafanaDashboards.labels.grafana_dashboard=1",
+        ],
+        &[
+            "--set",
+            "metrics.serviceMonitor.labels.release=true,metrics.prometheusRule.labels.tier=2",
+        ],
+        &["--set", "app.nodeSelector.pool=true,app.nodeSelector.gen=7"],
+        &["--set", "app.nodeSelector.gen=-7"],
+        &[
+            "--set",
+            "app.tolerations[0].key=gpu,app.tolerations[0].operator=Equal,app.tolerations[0].value=1,app.tolerations[0].effect=NoSchedule",
+        ],
+        &["--set", "networkPolicy.prometheus.podSelector.version=3"],
+        &[
+            "--set",
+            "app.podAnnotations.enabled=true,app.podAnnotations.weight=-5",
+        ],
+        &[
+            "--set",
+            "ingress.enabled=true,ingress.annotations.retries=3",
+        ],
+        &["--set", "serviceAccount.annotations.audit=false"],
+        &["--set", "metrics.grafanaDashboards.annotations.order=0"],
+        &["--set", "app.llm.enabled=true,app.llm.apiKey=123456789"],
+        &["-f", "@integers"],
+    ];
+    let (rendered, rejected) = assert_same_manifests("standard", cases, FILES);
+    assert!(
+        rendered >= 22 && rejected >= 6,
+        "{rendered} rendered, {rejected} rejected"
+    );
+}
+
+#[test]
 fn lite_chart_renders_the_same_with_overrides_as_helm() {
     let cases: &[&[&str]] = &[
         &[],
@@ -262,6 +324,9 @@ fn lite_chart_renders_the_same_with_overrides_as_helm() {
         ],
         &["--set", "ingress.enabled=True"],
         &["--set", "app.resources.limits.cpu=0.5"],
+        &["--set", "app.resources.limits.cpu=1"],
+        &["--set", "persistence.size=10737418240"],
+        &["--set", "image.tag=2"],
         &["--set", "valkey.image.tag=8"],
         &["--set", "persistence=null"],
         &["-f", "@yaml11-switches"],
@@ -295,4 +360,38 @@ fn derived_memory_settings_are_the_documented_difference() {
     };
     assert_eq!(shared_buffers(&mine), "shared_buffers = '2GB'");
     assert_ne!(shared_buffers(&helm), shared_buffers(&mine));
+}
+
+#[test]
+fn integer_and_boolean_settings_render_as_meant() {
+    // Helm's `--set` types `17`, `2` and `true`; the chart renders them as the text typed.
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = arguments("standard", &[], &[], dir.path());
+    args.extend(
+        [
+            "--set",
+            "image.tag=17,postgresql.image.tag=true",
+            "--set",
+            "app.resources.limits.cpu=2,app.resources.limits.memory=1073741824",
+            "--set",
+            "metrics.grafanaDashboards.enabled=true,metrics.grafanaDashboards.labels.grafana_dashboard=1,app.podAnnotations.on=true",
+            "--set",
+            "app.llm.enabled=true,app.llm.apiKey=123456789",
+        ]
+        .map(String::from),
+    );
+    let mine = through_alertchart("standard", &args).unwrap();
+    for expected in [
+        "image: \"ipiton/alert-history-llm:17\"",
+        "SERVICE_VERSION: \"17\"",
+        ":true\"",
+        "cpu: 2\n",
+        "memory: 1073741824\n",
+        "\"grafana_dashboard\": \"1\"",
+        "\"on\": \"true\"",
+        "api-key: \"MTIzNDU2Nzg5\"",
+    ] {
+        assert!(mine.contains(expected), "{expected:?} not in the manifests");
+    }
+    assert_eq!(mine, helm_template(&chart_dir("standard"), &args).unwrap());
 }

@@ -987,8 +987,14 @@ fn valid_prefix(current: Option<&str>, schema: &Value) -> String {
         .unwrap_or_else(|| "injected".to_string())
 }
 
+/// A string schema, also one that takes the integers and booleans Helm's `--set` makes of
+/// text (a `--set` of hostile text still gives a string).
 fn is_string_schema(s: &Value) -> bool {
     s["type"] == "string"
+        || s["type"].as_array().is_some_and(|t| {
+            t.first().is_some_and(|x| x == "string")
+                && t[1..].iter().all(|x| x == "integer" || x == "boolean")
+        })
         || s["enum"]
             .as_array()
             .is_some_and(|e| e.iter().all(Value::is_string))

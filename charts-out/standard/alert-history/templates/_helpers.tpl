@@ -49,7 +49,7 @@ Usage: include "alert-history.labels" (dict "root" $ "component" "app")
 {{- define "alert-history.labels" -}}
 helm.sh/chart: {{ include "alert-history.chart" .root }}
 {{ include "alert-history.selectorLabels" . }}
-app.kubernetes.io/version: {{ .root.Values.image.tag | quote }}
+app.kubernetes.io/version: {{ include "alert-history.text" .root.Values.image.tag | quote }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 app.kubernetes.io/part-of: alert-history
 {{- end -}}
@@ -63,9 +63,35 @@ app.kubernetes.io/part-of: alert-history
 {{- end -}}
 {{- end -}}
 
+{{/*
+A setting as the text it was given. `--set tag=17` makes it an integer and `tag=true` a boolean;
+an integer read from a values file is a float64, which would print as 1.073741824e+10.
+*/}}
+{{- define "alert-history.text" -}}
+{{- if kindIs "float64" . -}}{{- int64 . -}}{{- else -}}{{- . -}}{{- end -}}
+{{- end -}}
+
+{{/* A map of label values as YAML, each value as the text it was given (see alert-history.text). */}}
+{{- define "alert-history.labelMap" -}}
+{{- $out := dict -}}
+{{- range $key, $value := . }}{{ $_ := set $out $key (include "alert-history.text" $value) }}{{ end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/* Tolerations as YAML, each `value` (a label value) as the text it was given. */}}
+{{- define "alert-history.tolerations" -}}
+{{- $out := list -}}
+{{- range . -}}
+{{- $t := deepCopy . -}}
+{{- if not (kindIs "invalid" $t.value) }}{{ $_ := set $t "value" (include "alert-history.text" $t.value) }}{{ end -}}
+{{- $out = append $out $t -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
 {{/* Image reference "<repository>:<tag>" of an image block. Usage: include "alert-history.image" .Values.image */}}
 {{- define "alert-history.image" -}}
-{{- printf "%s:%s" .repository .tag -}}
+{{- printf "%s:%s" .repository (include "alert-history.text" .tag) -}}
 {{- end -}}
 
 {{/*
@@ -73,7 +99,7 @@ A Kubernetes memory quantity (e.g. "512Mi", "2Gi", "1G", "1048576") in bytes, so
 settings derived from a memory limit follow the limit when it is changed at install time.
 */}}
 {{- define "alert-history.quantityBytes" -}}
-{{- $q := toString . -}}
+{{- $q := include "alert-history.text" . -}}
 {{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
 {{- $num := regexFind "^[0-9]+" $q -}}
 {{- $unit := trimPrefix $num $q -}}
