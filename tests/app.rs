@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use app::{AppContainer, AppProcess, add_secret, app_dir, exits_within, set_secret, through};
 use postgres::{
-    APP_DB, ChildGuard, Cluster, Rendered, Sandbox, as_user, env_get, free_port, output_text,
-    tools_env, wait_for, write_owned,
+    APP_DB, APP_FROM_LOOPBACK, ChildGuard, Cluster, Rendered, Sandbox, as_user, env_get, free_port,
+    output_text, tools_env, wait_for, write_owned,
 };
 use serde_json::{Value, json};
 
@@ -41,9 +41,6 @@ const E2E_ALERT: &str = "AlertHistoryEndToEnd";
 /// the lite test).
 const KILL_AFTER: Duration = Duration::from_millis(200);
 
-/// `helm template` arguments that admit the app's connections from 127.0.0.1.
-const FROM_LOOPBACK: &[&str] = &["--set", "postgresql.hba.appCidrs={127.0.0.0/8}"];
-
 // ---------------------------------------------------------------------------------------
 // Servers
 
@@ -51,7 +48,7 @@ const FROM_LOOPBACK: &[&str] = &["--set", "postgresql.hba.appCidrs={127.0.0.0/8}
 /// (init.sql) as its pod does, with `password` as the app user's password in the chart's
 /// Secret.
 fn database(password: &str, args: &[&str]) -> Cluster {
-    let mut rendered = Rendered::standard(&[FROM_LOOPBACK, args].concat());
+    let mut rendered = Rendered::standard(&[APP_FROM_LOOPBACK, args].concat());
     set_secret(&mut rendered, "-postgresql", "password", password);
     let c = Cluster::started_rendered(rendered);
     let out = c.run_init_sql(&[]);
@@ -317,7 +314,11 @@ fn standard_app_stores_alertmanager_alerts_in_postgresql_shared_by_its_pods() {
         );
     }
 
-    let _pipeline = AlertPipeline::start(&common::chart_dir("standard"), FROM_LOOPBACK, first.port);
+    let _pipeline = AlertPipeline::start(
+        &common::chart_dir("standard"),
+        APP_FROM_LOOPBACK,
+        first.port,
+    );
     let query = format!("SELECT fingerprint, status FROM alerts WHERE alert_name = '{E2E_ALERT}'");
     let fingerprint = wait_for(
         "the alert from Alertmanager in PostgreSQL",
@@ -797,6 +798,16 @@ fn run_retention(job: &AppContainer) -> (bool, String) {
     (out.status.success(), output_text(&out))
 }
 
+/// Runs the retention job, which must succeed and delete one alert older than 10 days.
+fn assert_retention_deletes_one_old_alert(job: &AppContainer) {
+    let (ok, out) = run_retention(job);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("retention: deleted 1 alerts older than 10 days"),
+        "{out}"
+    );
+}
+
 /// The retention CronJob deletes, with the app's own cleanup (PostgreSQL: its SQL function
 /// cleanup_old_data, by row age), exactly the alerts older than `app.retentionDays`, and
 /// fails when the app's cleanup fails (which the app itself only logs).
@@ -823,12 +834,7 @@ fn standard_retention_job_deletes_only_alerts_older_than_retention_days() {
         5432,
         c.port,
     );
-    let (ok, out) = run_retention(&job);
-    assert!(ok, "{out}");
-    assert!(
-        out.contains("retention: deleted 1 alerts older than 10 days"),
-        "{out}"
-    );
+    assert_retention_deletes_one_old_alert(&job);
     assert_eq!(
         c.sql(APP_DB, "SELECT string_agg(fingerprint, ',') FROM alerts"),
         "new"
@@ -893,12 +899,7 @@ fn lite_retention_job_shares_the_apps_volume_and_deletes_only_old_alerts() {
     sqlite(
         "for fp, d in (('old', 11), ('new', 9)): db.execute(\"INSERT INTO alerts (fingerprint, alertname, status, labels, annotations, starts_at) VALUES (?, 'A', 'firing', '{}', '{}', ?)\", (fp, ago(d)))",
     );
-    let (ok, out) = run_retention(&job);
-    assert!(ok, "{out}");
-    assert!(
-        out.contains("retention: deleted 1 alerts older than 10 days"),
-        "{out}"
-    );
+    assert_retention_deletes_one_old_alert(&job);
     assert_eq!(
         sqlite("print(','.join(r[0] for r in db.execute('SELECT fingerprint FROM alerts')))"),
         "new"

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use alertchart::formats::MemoryQuantity;
 use alertchart::source::BUILTIN_PROFILES;
 use common::{all_addons, chart_dir, helm_template, repo, yaml_docs};
 use serde_json::{Value, json};
@@ -87,23 +88,11 @@ fn immutables(chart: &Path, args: &[String]) -> BTreeMap<String, Value> {
     out
 }
 
-/// Bytes of a storage quantity such as `10Gi` or `500M`.
-fn storage_bytes(q: &str) -> u64 {
-    let digits = q.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let n: u64 = digits.parse().unwrap_or_else(|_| panic!("quantity {q}"));
-    let factor: u64 = match &q[digits.len()..] {
-        "" => 1,
-        "Ki" => 1 << 10,
-        "Mi" => 1 << 20,
-        "Gi" => 1 << 30,
-        "Ti" => 1 << 40,
-        "k" => 1_000,
-        "M" => 1_000_000,
-        "G" => 1_000_000_000,
-        "T" => 1_000_000_000_000,
-        other => panic!("unit {other} of {q}"),
-    };
-    n * factor
+/// Bytes of a storage quantity such as `10Gi`, read as the chart's values read it.
+fn storage_bytes(q: &Value) -> u64 {
+    serde_json::from_value::<MemoryQuantity>(q.clone())
+        .unwrap_or_else(|e| panic!("storage quantity {q}: {e}"))
+        .bytes()
 }
 
 /// The differences Kubernetes would refuse between a released object and the current one.
@@ -113,8 +102,7 @@ fn refused(object: &str, then: &Value, now: &Value) -> Vec<String> {
         let new = &now[field];
         let allowed = field == "storage"
             && object.starts_with("PersistentVolumeClaim/")
-            && storage_bytes(new.as_str().expect("size"))
-                >= storage_bytes(old.as_str().expect("size"));
+            && storage_bytes(new) >= storage_bytes(old);
         if old != new && !allowed {
             out.push(format!("{object} {field}: {old} -> {new}"));
         }
