@@ -8,13 +8,13 @@
 
 pub mod chart;
 pub mod cli;
+pub mod component;
 pub mod formats;
 pub mod profile;
 pub mod render;
 pub mod schema;
 pub mod source;
 pub mod strvals;
-pub mod tuning;
 pub mod validate;
 pub mod values;
 pub mod yaml11;

@@ -2,19 +2,21 @@
 //!
 //! A profile file is the generated chart's `values.yaml` plus a `profile` section. The
 //! JSON schema, `values.schema.json` and the comments of `values.yaml` all come from these
-//! types and their doc comments. Optional sections are components: a profile without
-//! `postgresql` yields a chart with no PostgreSQL objects at all.
+//! types and their doc comments. The types of each component's section live in its module
+//! under `component`; this module holds the profile itself and the types sections share.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::component::app::{App, Ingress, Service, ServiceAccount, Tests};
+use crate::component::autoscaling::{Autoscaling, PodDisruptionBudget};
+use crate::component::postgresql::Postgresql;
+use crate::component::valkey::Valkey;
 use crate::formats::{
-    Cidr, CpuQuantity, CronSchedule, Fraction, FreeText, Hostname, HttpPath, ImageRepository,
-    ImageTag, K8sName, LabelKey, LabelValue, LlmModel, MemoryQuantity, OptionalK8sName,
-    OptionalMemoryQuantity, PageCost, PerMinute, PgAppUser, PgDuration, PgIdentifier, PgSize,
-    PromDuration, TimeZone, Url,
+    Cidr, CpuQuantity, FreeText, ImageRepository, ImageTag, K8sName, LabelKey, LabelValue,
+    MemoryQuantity, OptionalK8sName, PromDuration, Url,
 };
 
 /// A deployment profile: what the chart contains and the defaults of its values.
@@ -73,6 +75,26 @@ pub struct ProfileMeta {
     /// One line saying what the profile is for.
     #[schemars(length(min = 1, max = 200))]
     pub description: String,
+    /// Where the app stores alerts: `statefulset` is PostgreSQL as a StatefulSet of the chart (section `postgresql`), `sqlite` a SQLite file on a volume of the single app pod (section `persistence`).
+    pub database: Database,
+}
+
+/// The database implementation of a profile's chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Database {
+    Statefulset,
+    Sqlite,
+}
+
+impl Database {
+    /// The name a profile writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Statefulset => "statefulset",
+            Self::Sqlite => "sqlite",
+        }
+    }
 }
 
 /// Pull policy of a container image.
@@ -115,17 +137,6 @@ pub struct Resources {
     pub limits: ResourceAmounts,
 }
 
-/// Log verbosity of the application: uvicorn's `--log-level` names, which the app's own
-/// logging also accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    Debug,
-    Info,
-    Warning,
-    Error,
-}
-
 /// Operator of a toleration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum TolerationOperator {
@@ -157,120 +168,6 @@ pub struct Toleration {
     pub effect: Option<TaintEffect>,
 }
 
-/// The alert-history application.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct App {
-    /// Log verbosity.
-    pub log_level: LogLevel,
-    /// Days of alert history kept: the retention CronJob deletes older alerts (the image reads RETENTION_DAYS but never deletes).
-    #[schemars(range(min = 1, max = 3650))]
-    pub retention_days: u32,
-    /// Cron schedule (UTC) of the retention CronJob.
-    pub retention_schedule: CronSchedule,
-    /// LLM classification of incoming alerts through an OpenAI-compatible proxy.
-    pub llm: Llm,
-    /// Resources of the application container.
-    pub resources: Resources,
-    /// Extra annotations of the application pods.
-    pub pod_annotations: BTreeMap<LabelKey, FreeText>,
-    /// Node labels the application pods must be scheduled on.
-    pub node_selector: BTreeMap<LabelKey, LabelValue>,
-    /// Tolerations of the application pods.
-    pub tolerations: Vec<Toleration>,
-}
-
-/// The app's LLM classification of alerts.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Llm {
-    /// Classify incoming alerts with the LLM; needs an API key (`apiKey` or `existingSecret`).
-    pub enabled: bool,
-    /// Base URL of the LLM proxy the app calls.
-    pub proxy_url: Url,
-    /// Model the proxy is asked for.
-    pub model: LlmModel,
-    /// Seconds before one LLM request times out.
-    #[schemars(range(min = 1, max = 600))]
-    pub timeout_seconds: u32,
-    /// Retries of a failed LLM request.
-    #[schemars(range(min = 0, max = 10))]
-    pub max_retries: u32,
-    /// API key, stored by the chart in a Secret of its own; prefer `existingSecret` outside development.
-    #[schemars(length(max = 4096))]
-    pub api_key: FreeText,
-    /// Existing Secret with the API key under key `api-key`; replaces `apiKey`.
-    pub existing_secret: OptionalK8sName,
-}
-
-/// Type of a Kubernetes Service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum ServiceType {
-    ClusterIP,
-    NodePort,
-    LoadBalancer,
-}
-
-/// The application's Service.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Service {
-    /// Service type.
-    #[serde(rename = "type")]
-    pub kind: ServiceType,
-    /// Service port of the HTTP API (the container listens on 8080).
-    #[schemars(range(min = 1, max = 65535))]
-    pub port: u16,
-}
-
-/// ServiceAccount of the application pods.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ServiceAccount {
-    /// Create the ServiceAccount; when false, `name` (or `default`) must already exist.
-    pub create: bool,
-    /// ServiceAccount name; empty means the full name of the release.
-    pub name: OptionalK8sName,
-    /// Annotations of the ServiceAccount, e.g. for workload identity.
-    pub annotations: BTreeMap<LabelKey, FreeText>,
-}
-
-/// TLS of the Ingress.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IngressTls {
-    /// Terminate TLS at the Ingress.
-    pub enabled: bool,
-    /// Secret holding the certificate and key.
-    pub secret_name: K8sName,
-}
-
-/// Ingress to the application.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Ingress {
-    /// Create the Ingress.
-    pub enabled: bool,
-    /// IngressClass name; empty uses the cluster's default class.
-    pub class_name: OptionalK8sName,
-    /// Annotations of the Ingress, e.g. for cert-manager.
-    pub annotations: BTreeMap<LabelKey, FreeText>,
-    /// Host name the Ingress serves.
-    pub host: Hostname,
-    /// Path prefix routed to the application.
-    pub path: HttpPath,
-    /// TLS settings.
-    pub tls: IngressTls,
-}
-
-/// Helm test pods.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Tests {
-    /// Small image with a shell and wget that runs the application's Helm test.
-    pub image: Image,
-}
-
 /// A persistent volume claim's size and class.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -279,64 +176,6 @@ pub struct Persistence {
     pub size: MemoryQuantity,
     /// StorageClass; empty uses the cluster's default class.
     pub storage_class: OptionalK8sName,
-}
-
-/// One direction's scaling policy of the HPA.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ScalingRules {
-    /// Seconds of past recommendations considered before scaling.
-    #[schemars(range(min = 0, max = 3600))]
-    pub stabilization_window_seconds: u32,
-    /// At most this percentage of the current replicas per period.
-    #[schemars(range(min = 1, max = 1000))]
-    pub percent: u32,
-    /// Or at most this many pods per period, whichever allows more.
-    #[schemars(range(min = 1, max = 100))]
-    pub pods: u32,
-    /// Length of a policy period in seconds.
-    #[schemars(range(min = 1, max = 1800))]
-    pub period_seconds: u32,
-}
-
-/// Scaling behaviour of the HPA.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ScalingBehavior {
-    /// How fast replicas are removed.
-    pub scale_down: ScalingRules,
-    /// How fast replicas are added.
-    pub scale_up: ScalingRules,
-}
-
-/// HorizontalPodAutoscaler of the application.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Autoscaling {
-    /// Fewest replicas; 2 or more keeps the service up during a node drain.
-    #[schemars(range(min = 1, max = 100))]
-    pub min_replicas: u32,
-    /// Most replicas; PostgreSQL max_connections must cover this times the database pool size.
-    #[schemars(range(min = 1, max = 100))]
-    pub max_replicas: u32,
-    /// Target average CPU utilisation, percent of the request.
-    #[serde(rename = "targetCPUUtilizationPercentage")]
-    #[schemars(range(min = 1, max = 100))]
-    pub target_cpu_utilization_percentage: u32,
-    /// Target average memory utilisation, percent of the request.
-    #[schemars(range(min = 1, max = 100))]
-    pub target_memory_utilization_percentage: u32,
-    /// Scale-up and scale-down rate limits.
-    pub behavior: ScalingBehavior,
-}
-
-/// PodDisruptionBudget of the application.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PodDisruptionBudget {
-    /// Pods that a voluntary disruption (e.g. a node drain) may take down at once.
-    #[schemars(range(min = 1, max = 100))]
-    pub max_unavailable: u32,
 }
 
 /// ServiceMonitors for the Prometheus Operator.
@@ -412,327 +251,4 @@ pub struct NetworkPolicy {
     pub dns_namespace: K8sName,
     /// Extra networks allowed to connect to PostgreSQL, e.g. a VPN for administrators.
     pub extra_database_client_cidrs: Vec<Cidr>,
-}
-
-/// Credentials of PostgreSQL.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PostgresqlAuth {
-    /// Database of the application.
-    pub database: PgIdentifier,
-    /// Login role of the application; owns the database, not a superuser.
-    pub username: PgAppUser,
-    /// Secret with keys postgres-password, password, replication-password and exporter-password; empty makes the chart generate one that persists across upgrades.
-    pub existing_secret: OptionalK8sName,
-}
-
-/// Whether PostgreSQL uses huge pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum HugePages {
-    Off,
-    Try,
-    On,
-}
-
-/// postgresql.conf settings people tune.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PostgresqlConfig {
-    /// max_connections: app pool size x max app replicas + reserved connections + headroom.
-    #[schemars(range(min = 10, max = 10000))]
-    pub max_connections: u32,
-    /// superuser_reserved_connections, kept free for administrators.
-    #[schemars(range(min = 1, max = 100))]
-    pub superuser_reserved_connections: u32,
-    /// shared_buffers; unset in a profile: 25 % of the memory limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shared_buffers: Option<PgSize>,
-    /// effective_cache_size, the planner's estimate of the cache; unset in a profile: 75 % of the memory limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub effective_cache_size: Option<PgSize>,
-    /// work_mem per sort or hash operation; unset in a profile: half of the memory the other settings leave, per backend.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub work_mem: Option<PgSize>,
-    /// maintenance_work_mem for VACUUM and CREATE INDEX; unset in a profile: 1/16 of the memory limit, at most 2GB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub maintenance_work_mem: Option<PgSize>,
-    /// wal_buffers; unset in a profile: 1/32 of shared_buffers, between 64kB and 16MB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wal_buffers: Option<PgSize>,
-    /// min_wal_size.
-    pub min_wal_size: PgSize,
-    /// max_wal_size.
-    pub max_wal_size: PgSize,
-    /// checkpoint_completion_target.
-    #[schemars(range(min = 0.0, max = 1.0))]
-    pub checkpoint_completion_target: Fraction,
-    /// random_page_cost (1.1 suits SSDs).
-    #[schemars(range(min = 0.1, max = 100.0))]
-    pub random_page_cost: PageCost,
-    /// effective_io_concurrency (200 suits SSDs).
-    #[schemars(range(min = 0, max = 1000))]
-    pub effective_io_concurrency: u32,
-    /// log_min_duration_statement: statements slower than this are logged.
-    pub log_min_duration_statement: PgDuration,
-    /// autovacuum_max_workers.
-    #[schemars(range(min = 1, max = 64))]
-    pub autovacuum_max_workers: u32,
-    /// autovacuum_naptime.
-    pub autovacuum_naptime: PgDuration,
-    /// archive_timeout: forces a WAL switch so the archive is never older than this (the RPO).
-    pub archive_timeout: PgDuration,
-    /// max_wal_senders, for pg_basebackup and a future replica.
-    #[schemars(range(min = 2, max = 100))]
-    pub max_wal_senders: u32,
-    /// wal_keep_size.
-    pub wal_keep_size: PgSize,
-    /// huge_pages; unset in a profile: `try` when postgresql.hugepages2Mi requests huge pages, else `off`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub huge_pages: Option<HugePages>,
-}
-
-/// pg_hba.conf access rules.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PostgresqlHba {
-    /// Networks the application connects from (the cluster's pod networks).
-    #[schemars(length(min = 1))]
-    pub app_cidrs: Vec<Cidr>,
-}
-
-/// TLS for connections to PostgreSQL, with a certificate from a Secret you provide.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PostgresqlTls {
-    /// Serve TLS (ssl = on) and accept the app user and replication from the network only over TLS (hostssl).
-    pub enabled: bool,
-    /// Existing kubernetes.io/tls Secret with tls.crt and tls.key (ca.crt optional, for clients), mounted into the PostgreSQL pod.
-    pub secret_name: K8sName,
-}
-
-/// The postgres_exporter sidecar.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PostgresqlExporter {
-    /// Exporter image.
-    pub image: Image,
-    /// Resources of the exporter container.
-    pub resources: Resources,
-}
-
-/// Retention of backups.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BackupRetention {
-    /// Days base backups are kept (the newest one is always kept).
-    #[schemars(range(min = 1, max = 3650))]
-    pub base_backup_days: u32,
-    /// Days archived WAL is kept: the point-in-time recovery window.
-    #[schemars(range(min = 1, max = 3650))]
-    pub wal_archive_days: u32,
-}
-
-/// Base backups and WAL archiving.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PostgresqlBackup {
-    /// Archive WAL and run the backup CronJob.
-    pub enabled: bool,
-    /// Cron schedule of the base backup.
-    pub schedule: CronSchedule,
-    /// Time zone of the schedule.
-    pub time_zone: TimeZone,
-    /// Retention of base backups and archived WAL.
-    pub retention: BackupRetention,
-    /// Backup volume, holding base backups and the WAL archive.
-    pub persistence: Persistence,
-    /// Resources of the backup job.
-    pub resources: Resources,
-}
-
-/// Alert thresholds of PostgreSQL.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PostgresqlAlerts {
-    /// Warn when connections exceed this percentage of the slots non-superusers may use (max_connections - superuser_reserved_connections).
-    #[schemars(range(min = 1, max = 100))]
-    pub high_connections_percent: u32,
-    /// Page when connections exceed this percentage of the slots non-superusers may use (max_connections - superuser_reserved_connections).
-    #[schemars(range(min = 1, max = 100))]
-    pub too_many_connections_percent: u32,
-    /// Page when a replica lags more than this many seconds.
-    #[schemars(range(min = 1, max = 86400))]
-    pub replication_lag_seconds: u32,
-    /// Page when transaction ids used exceed this percentage of the wraparound limit.
-    #[schemars(range(min = 1, max = 100))]
-    pub txid_wraparound_percent: u32,
-    /// Warn when one active statement runs longer than this many seconds.
-    #[schemars(range(min = 1, max = 86400))]
-    pub slow_query_seconds: u32,
-    /// Warn when the buffer cache hit ratio falls below this.
-    #[schemars(range(min = 0.0, max = 1.0))]
-    pub cache_hit_ratio_min: Fraction,
-    /// Warn when dead tuples exceed this fraction of a table's tuples.
-    #[schemars(range(min = 0.0, max = 1.0))]
-    pub dead_tuple_ratio_max: Fraction,
-    /// Ignore tables with fewer dead tuples than this (small tables churn harmlessly).
-    #[schemars(range(min = 0, max = 1_000_000_000))]
-    pub dead_tuples_min: u64,
-    /// Warn when a table whose dead tuples exceed its autovacuum trigger has not been vacuumed for this many hours.
-    #[schemars(range(min = 1, max = 8760))]
-    pub vacuum_age_hours: u32,
-    /// Warn when checkpoints happen more often than this per minute.
-    #[schemars(range(min = 0.01, max = 60.0))]
-    pub checkpoints_per_minute_max: PerMinute,
-    /// Warn when backends write more than this fraction of buffers themselves.
-    #[schemars(range(min = 0.0, max = 1.0))]
-    pub backend_buffer_write_ratio_max: Fraction,
-    /// Alert when the oldest WAL segment still waiting for archive_command has waited longer than this many minutes.
-    #[schemars(range(min = 1, max = 1440))]
-    pub wal_archive_delay_minutes: u32,
-    /// Alert when the newest successful base backup is older than this many hours.
-    #[schemars(range(min = 1, max = 8760))]
-    pub backup_max_age_hours: u32,
-}
-
-/// The PostgreSQL database.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Postgresql {
-    /// PostgreSQL image; its major version must match the data directory.
-    pub image: Image,
-    /// Database, user and credentials.
-    pub auth: PostgresqlAuth,
-    /// Resources of the PostgreSQL container; the memory limit sizes the memory settings a profile leaves unset.
-    pub resources: Resources,
-    /// 2 MiB huge pages the PostgreSQL container requests (and is limited to) for its shared memory, e.g. `1Gi`; empty: none.
-    #[serde(rename = "hugepages2Mi")]
-    pub hugepages_2mi: OptionalMemoryQuantity,
-    /// Size of /dev/shm, the memory-backed volume of parallel queries' shared memory; unset in a profile: enough for 8 parallel hashes of work_mem.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shm_size: Option<MemoryQuantity>,
-    /// Data volume.
-    pub persistence: Persistence,
-    /// postgresql.conf settings.
-    pub config: PostgresqlConfig,
-    /// pg_hba.conf access rules.
-    pub hba: PostgresqlHba,
-    /// TLS of client connections.
-    pub tls: PostgresqlTls,
-    /// postgres_exporter sidecar.
-    pub exporter: PostgresqlExporter,
-    /// Base backups, WAL archiving and retention.
-    pub backup: PostgresqlBackup,
-    /// Alert thresholds.
-    pub alerts: PostgresqlAlerts,
-}
-
-/// Valkey's eviction policy when maxmemory is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum MaxmemoryPolicy {
-    AllkeysLru,
-    AllkeysLfu,
-    AllkeysRandom,
-    VolatileLru,
-    VolatileLfu,
-    VolatileRandom,
-    VolatileTtl,
-    Noeviction,
-}
-
-/// How often the append-only file is fsynced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Appendfsync {
-    Always,
-    Everysec,
-    No,
-}
-
-/// Credentials of Valkey.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ValkeyAuth {
-    /// Secret with key valkey-password; empty makes the chart generate one that persists across upgrades.
-    pub existing_secret: OptionalK8sName,
-}
-
-/// valkey.conf settings.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ValkeyConfig {
-    /// maxmemory as a percentage of the container's memory limit.
-    #[schemars(range(min = 10, max = 90))]
-    pub maxmemory_percent: u32,
-    /// Eviction policy at maxmemory.
-    pub maxmemory_policy: MaxmemoryPolicy,
-    /// Persist writes to the append-only file.
-    pub appendonly: bool,
-    /// fsync policy of the append-only file.
-    pub appendfsync: Appendfsync,
-}
-
-/// The redis_exporter sidecar of Valkey.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ValkeyExporter {
-    /// Exporter image.
-    pub image: Image,
-    /// Resources of the exporter container.
-    pub resources: Resources,
-}
-
-/// Alert thresholds of Valkey.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ValkeyAlerts {
-    /// Warn when used memory exceeds this percentage of maxmemory.
-    #[schemars(range(min = 1, max = 100))]
-    pub memory_used_percent: u32,
-    /// Warn when more clients than this are connected.
-    #[schemars(range(min = 1, max = 100_000))]
-    pub connected_clients_max: u32,
-}
-
-/// The Valkey cache.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Valkey {
-    /// Valkey image (Redis 7 compatible).
-    pub image: Image,
-    /// Credentials.
-    pub auth: ValkeyAuth,
-    /// Resources of the Valkey container.
-    pub resources: Resources,
-    /// Data volume (append-only file).
-    pub persistence: Persistence,
-    /// valkey.conf settings.
-    pub config: ValkeyConfig,
-    /// redis_exporter sidecar.
-    pub exporter: ValkeyExporter,
-    /// Alert thresholds.
-    pub alerts: ValkeyAlerts,
-}
-
-/// The components a profile puts in the chart; they decide which files the chart has.
-#[allow(clippy::struct_excessive_bools)] // independent switches, one per component
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Components {
-    pub postgresql: bool,
-    pub valkey: bool,
-    pub autoscaling: bool,
-    pub sqlite: bool,
-}
-
-impl Profile {
-    pub fn components(&self) -> Components {
-        Components {
-            postgresql: self.postgresql.is_some(),
-            valkey: self.valkey.is_some(),
-            autoscaling: self.autoscaling.is_some(),
-            sqlite: self.persistence.is_some(),
-        }
-    }
 }

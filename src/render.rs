@@ -1,7 +1,7 @@
 //! Rendering a profile into the files of a Helm chart, in memory.
 //!
-//! The chart sources under `templates/` are compiled into the binary through one table
-//! keyed by output path. Tera runs with `[% %]`, `[[ ]]` and `[# #]` delimiters so that
+//! The chart sources under `chart-sources/<component>/` are compiled into the binary (see
+//! build.rs); a chart gets the files of the directories of its components. Tera runs with `[% %]`, `[[ ]]` and `[# #]` delimiters so that
 //! the sources read as the Helm templates they produce; Tera only decides structure (which
 //! files and blocks a profile gets), Helm substitutes the values at install time.
 
@@ -13,132 +13,21 @@ use serde::Serialize;
 use serde_json::Value;
 use tera::{Context, Delimiters, Tera};
 
-use crate::profile::{Components, Profile};
-use crate::{schema, tuning, validate, values};
+use crate::component::postgresql::tuning;
+use crate::component::{self, Facts, app};
+use crate::profile::Profile;
+use crate::{schema, validate, values};
 
-/// Which component a chart file belongs to; the file exists only in charts that have it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Needs {
-    Always,
-    Postgresql,
-    Valkey,
-    Autoscaling,
-    Sqlite,
-    /// A component with alert rules (PostgreSQL or Valkey).
-    Rules,
-}
-
-impl Needs {
-    fn met_by(self, c: Components) -> bool {
-        match self {
-            Self::Always => true,
-            Self::Postgresql => c.postgresql,
-            Self::Valkey => c.valkey,
-            Self::Autoscaling => c.autoscaling,
-            Self::Sqlite => c.sqlite,
-            Self::Rules => c.postgresql || c.valkey,
-        }
-    }
-}
-
-macro_rules! source {
-    ($needs:ident, $path:literal) => {
-        (
-            $path,
-            Needs::$needs,
-            include_str!(concat!("../templates/", $path)),
-        )
-    };
-}
-
-/// Every chart source: output path, the component it needs, and its Tera text.
-pub const SOURCES: &[(&str, Needs, &str)] = &[
-    source!(Always, ".helmignore"),
-    source!(Always, "README.md"),
-    source!(Always, "Chart.yaml"),
-    source!(Postgresql, "dashboards/postgresql.json"),
-    source!(Postgresql, "ci/standard-values.yaml"),
-    source!(Sqlite, "ci/lite-values.yaml"),
-    source!(Always, "templates/NOTES.txt"),
-    source!(Always, "templates/_helpers.tpl"),
-    source!(Postgresql, "files/migrate.py"),
-    source!(Always, "files/retention.py"),
-    source!(Always, "templates/app/configmap.yaml"),
-    source!(Always, "templates/app/deployment.yaml"),
-    source!(Always, "templates/app/ingress.yaml"),
-    source!(Always, "templates/app/service.yaml"),
-    source!(Always, "templates/app/secret.yaml"),
-    source!(Always, "templates/app/serviceaccount.yaml"),
-    source!(Postgresql, "templates/app/migration-configmap.yaml"),
-    source!(Always, "templates/app/retention-configmap.yaml"),
-    source!(Always, "templates/app/retention-cronjob.yaml"),
-    source!(Sqlite, "templates/app/_sqlite.tpl"),
-    source!(Always, "templates/tests/app-test.yaml"),
-    source!(Sqlite, "templates/app/pvc.yaml"),
-    source!(Autoscaling, "templates/app/hpa.yaml"),
-    source!(Autoscaling, "templates/app/pdb.yaml"),
-    source!(Postgresql, "templates/postgresql/_postgresql-exporter.tpl"),
-    source!(Postgresql, "templates/postgresql/_postgresql.tpl"),
-    source!(Postgresql, "templates/postgresql/backup-configmap.yaml"),
-    source!(Postgresql, "templates/postgresql/backup-cronjob.yaml"),
-    source!(Postgresql, "templates/postgresql/backup-pvc.yaml"),
-    source!(Postgresql, "templates/postgresql/configmap.yaml"),
-    source!(Postgresql, "templates/postgresql/exporter-configmap.yaml"),
-    source!(Postgresql, "templates/postgresql/grafana-dashboard.yaml"),
-    source!(Postgresql, "templates/postgresql/metrics-service.yaml"),
-    source!(Postgresql, "templates/postgresql/networkpolicy.yaml"),
-    source!(Postgresql, "templates/postgresql/pdb.yaml"),
-    source!(Postgresql, "templates/postgresql/prometheusrule.yaml"),
-    source!(Postgresql, "templates/postgresql/secret.yaml"),
-    source!(Postgresql, "templates/postgresql/service-headless.yaml"),
-    source!(Postgresql, "templates/postgresql/service.yaml"),
-    source!(Postgresql, "templates/postgresql/servicemonitor.yaml"),
-    source!(Postgresql, "templates/postgresql/statefulset.yaml"),
-    source!(Postgresql, "templates/tests/postgresql-test.yaml"),
-    source!(Valkey, "templates/valkey/_valkey.tpl"),
-    source!(Valkey, "templates/valkey/configmap.yaml"),
-    source!(Valkey, "templates/valkey/networkpolicy.yaml"),
-    source!(Valkey, "templates/valkey/pdb.yaml"),
-    source!(Valkey, "templates/valkey/prometheusrule.yaml"),
-    source!(Valkey, "templates/valkey/secret.yaml"),
-    source!(Valkey, "templates/valkey/service-headless.yaml"),
-    source!(Valkey, "templates/valkey/service.yaml"),
-    source!(Valkey, "templates/valkey/servicemonitor.yaml"),
-    source!(Valkey, "templates/valkey/statefulset.yaml"),
-];
-
-/// Documents copied into the chart as they are (no templating): the chart README links
-/// them, so an installed chart carries its own operating guide.
-pub const DOCS: &[(&str, Needs, &str)] = &[
-    // It compares the profiles, so only charts with PostgreSQL carry it.
-    (
-        "docs/app.md",
-        Needs::Postgresql,
-        include_str!("../docs/app.md"),
-    ),
-    (
-        "docs/backup-restore.md",
-        Needs::Postgresql,
-        include_str!("../docs/backup-restore.md"),
-    ),
-    (
-        "docs/security.md",
-        Needs::Postgresql,
-        include_str!("../docs/security.md"),
-    ),
-    (
-        "docs/runbooks.md",
-        Needs::Rules,
-        include_str!("../docs/runbooks.md"),
-    ),
-];
+/// Every chart source: component directory under `chart-sources/`, output path in the chart,
+/// and its text (generated by build.rs from the directory tree).
+pub const SOURCES: &[(&str, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/chart_sources.rs"));
 
 /// The data templates may use: structure only, never values (those stay Helm values),
 /// plus the values reference table of the chart README.
 #[derive(Serialize)]
 struct TemplateContext<'a> {
     profile: &'a crate::profile::ProfileMeta,
-    components: Components,
+    components: Facts,
     generator: Generator,
     app_version: &'a str,
     values_table: String,
@@ -268,7 +157,7 @@ pub fn chart_values(profile: &Profile) -> Value {
 pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
     let (profile, derived) = tuning::tuned(profile);
     let profile = &profile;
-    let components = profile.components();
+    let components = component::of(profile);
     let values = chart_values(profile);
     let mut chart_schema = schema::chart_values_schema(&values);
     let header_text = format!(
@@ -281,11 +170,16 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
     tera.set_delimiters(delimiters())
         .map_err(|e| Bug(format!("Tera delimiters: {e}")))?;
     tera.autoescape_on(Vec::<&str>::new());
+    let dirs: Vec<&str> = components
+        .iter()
+        .flat_map(|c| c.source_dirs().iter().copied())
+        .collect();
     let wanted: Vec<_> = SOURCES
         .iter()
-        .filter(|(_, needs, _)| needs.met_by(components))
+        .filter(|(dir, _, _)| dirs.contains(dir))
+        .map(|(_, path, text)| (path, text))
         .collect();
-    for (path, _, text) in &wanted {
+    for (path, text) in &wanted {
         if is_template(text) {
             tera.add_raw_template(path, text)
                 .map_err(|e| Bug(format!("template {path}: {e}")))?;
@@ -293,7 +187,7 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
     }
     let context = Context::from_serialize(&TemplateContext {
         profile: &profile.profile,
-        components,
+        components: Facts::of(&components),
         generator: Generator {
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
@@ -302,12 +196,12 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
         values_table: values::table(&values, &chart_schema),
         images: images(&values),
         sized_for: sized_for(profile, &derived),
-        rollout_surge: validate::ROLLOUT_SURGE,
+        rollout_surge: app::ROLLOUT_SURGE,
     })
     .map_err(|e| Bug(format!("template context: {e}")))?;
 
     let mut files = BTreeMap::new();
-    for (path, _, source) in wanted {
+    for (path, source) in wanted {
         let text = if tera.contains_template(path) {
             Cow::Owned(
                 tera.render(path, &context)
@@ -321,13 +215,11 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
             with_header(path, &header_text, &normalize(&text)),
         );
     }
-    for (path, needs, text) in DOCS {
-        if needs.met_by(components) {
-            files.insert(
-                (*path).to_string(),
-                with_header(path, &header_text, &normalize(text)),
-            );
-        }
+    for (path, text) in components.iter().flat_map(|c| c.docs()) {
+        files.insert(
+            (*path).to_string(),
+            with_header(path, &header_text, &normalize(text)),
+        );
     }
     files.insert(
         "values.yaml".into(),
@@ -444,29 +336,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_chart_source_is_in_the_table() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        let on_disk: Vec<String> = walkdir::WalkDir::new(&root)
-            .into_iter()
-            .map(|e| e.expect("readable templates dir"))
-            .filter(|e| e.file_type().is_file())
-            .map(|e| {
-                e.path()
-                    .strip_prefix(&root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/")
-            })
-            .collect();
-        for path in &on_disk {
-            assert!(
-                SOURCES.iter().any(|(p, _, _)| p == path),
-                "templates/{path} is not listed in render::SOURCES"
-            );
-        }
-    }
-
-    #[test]
     fn normalize_gives_lf_and_one_final_newline() {
         assert_eq!(normalize("a  \r\nb\n\n\n"), "a\nb\n");
         assert_eq!(normalize("\n \na\r\n\t\n\nb \r\n"), "\n\na\n\n\nb\n");
@@ -489,7 +358,7 @@ mod tests {
         tera.autoescape_on(Vec::<&str>::new());
         let plain: Vec<_> = SOURCES.iter().filter(|(_, _, s)| !is_template(s)).collect();
         assert!(plain.len() > 30, "most sources are plain text");
-        for (path, _, source) in plain {
+        for (_, path, source) in plain {
             tera.add_raw_template(path, source).unwrap();
             assert_eq!(
                 &tera.render(path, &Context::new()).unwrap(),

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::tuning::Derived;
+use crate::component::postgresql::tuning::Derived;
 
 /// Renders `values` as commented YAML; `schema` is the chart's values schema, `derived`
 /// the settings alertchart computed, whose formula follows their description.

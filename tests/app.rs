@@ -394,7 +394,7 @@ fn standard_app_stores_alertmanager_alerts_in_postgresql_shared_by_its_pods() {
         .parse()
         .expect("count");
     assert!(
-        (1..=alertchart::validate::APP_POOL_MAX).contains(&pool),
+        (1..=alertchart::component::app::APP_POOL_MAX).contains(&pool),
         "{pool} connections of one app pod"
     );
 }

@@ -6,8 +6,8 @@
 //! construction; settings a profile or an override sets explicitly are checked against it
 //! in `validate`.
 
+use super::{HugePages, Postgresql};
 use crate::formats::{MemoryQuantity, PgSize};
-use crate::profile::{HugePages, Postgresql};
 
 const MB: u64 = 1024;
 const GB: u64 = 1024 * MB;

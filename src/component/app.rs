@@ -1,0 +1,179 @@
+//! The alert-history application: the part every chart has.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::formats::{
+    CronSchedule, FreeText, Hostname, HttpPath, K8sName, LabelKey, LabelValue, LlmModel,
+    OptionalK8sName, Url,
+};
+use crate::profile::{Image, Profile, Resources, Toleration, TolerationOperator};
+use crate::validate::Found;
+
+/// Connections one app pod may hold: image 1.1.9 opens its asyncpg pool with the
+/// defaults of `PostgreSQLStorage` (5 to 20) and ignores `DATABASE_*_POOL_SIZE`. Its
+/// migration init container holds fewer, and never while the app runs.
+pub const APP_POOL_MAX: u32 = 20;
+
+/// Extra app pods during a rolling update (the Deployment's `maxSurge`).
+pub const ROLLOUT_SURGE: u32 = 1;
+
+/// Log verbosity of the application: uvicorn's `--log-level` names, which the app's own
+/// logging also accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
+}
+
+/// The alert-history application.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct App {
+    /// Log verbosity.
+    pub log_level: LogLevel,
+    /// Days of alert history kept: the retention CronJob deletes older alerts (the image reads RETENTION_DAYS but never deletes).
+    #[schemars(range(min = 1, max = 3650))]
+    pub retention_days: u32,
+    /// Cron schedule (UTC) of the retention CronJob.
+    pub retention_schedule: CronSchedule,
+    /// LLM classification of incoming alerts through an OpenAI-compatible proxy.
+    pub llm: Llm,
+    /// Resources of the application container.
+    pub resources: Resources,
+    /// Extra annotations of the application pods.
+    pub pod_annotations: BTreeMap<LabelKey, FreeText>,
+    /// Node labels the application pods must be scheduled on.
+    pub node_selector: BTreeMap<LabelKey, LabelValue>,
+    /// Tolerations of the application pods.
+    pub tolerations: Vec<Toleration>,
+}
+
+/// The app's LLM classification of alerts.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Llm {
+    /// Classify incoming alerts with the LLM; needs an API key (`apiKey` or `existingSecret`).
+    pub enabled: bool,
+    /// Base URL of the LLM proxy the app calls.
+    pub proxy_url: Url,
+    /// Model the proxy is asked for.
+    pub model: LlmModel,
+    /// Seconds before one LLM request times out.
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Retries of a failed LLM request.
+    #[schemars(range(min = 0, max = 10))]
+    pub max_retries: u32,
+    /// API key, stored by the chart in a Secret of its own; prefer `existingSecret` outside development.
+    #[schemars(length(max = 4096))]
+    pub api_key: FreeText,
+    /// Existing Secret with the API key under key `api-key`; replaces `apiKey`.
+    pub existing_secret: OptionalK8sName,
+}
+
+/// Type of a Kubernetes Service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ServiceType {
+    ClusterIP,
+    NodePort,
+    LoadBalancer,
+}
+
+/// The application's Service.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Service {
+    /// Service type.
+    #[serde(rename = "type")]
+    pub kind: ServiceType,
+    /// Service port of the HTTP API (the container listens on 8080).
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+}
+
+/// ServiceAccount of the application pods.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceAccount {
+    /// Create the ServiceAccount; when false, `name` (or `default`) must already exist.
+    pub create: bool,
+    /// ServiceAccount name; empty means the full name of the release.
+    pub name: OptionalK8sName,
+    /// Annotations of the ServiceAccount, e.g. for workload identity.
+    pub annotations: BTreeMap<LabelKey, FreeText>,
+}
+
+/// TLS of the Ingress.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IngressTls {
+    /// Terminate TLS at the Ingress.
+    pub enabled: bool,
+    /// Secret holding the certificate and key.
+    pub secret_name: K8sName,
+}
+
+/// Ingress to the application.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Ingress {
+    /// Create the Ingress.
+    pub enabled: bool,
+    /// IngressClass name; empty uses the cluster's default class.
+    pub class_name: OptionalK8sName,
+    /// Annotations of the Ingress, e.g. for cert-manager.
+    pub annotations: BTreeMap<LabelKey, FreeText>,
+    /// Host name the Ingress serves.
+    pub host: Hostname,
+    /// Path prefix routed to the application.
+    pub path: HttpPath,
+    /// TLS settings.
+    pub tls: IngressTls,
+}
+
+/// Helm test pods.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Tests {
+    /// Small image with a shell and wget that runs the application's Helm test.
+    pub image: Image,
+}
+
+/// The app's rules: tolerations, the retention schedule, the LLM key.
+pub fn check(p: &Profile, found: &mut Found) {
+    for (i, t) in p.app.tolerations.iter().enumerate() {
+        match (t.operator, &t.value) {
+            (TolerationOperator::Exists, Some(_)) => found.fail(
+                &format!("app.tolerations.{i}.value"),
+                "must be empty with operator `Exists`".into(),
+            ),
+            (TolerationOperator::Equal, None) => found.fail(
+                &format!("app.tolerations.{i}.value"),
+                "is required with operator `Equal`".into(),
+            ),
+            _ => {}
+        }
+    }
+    found.check_schedule("app.retentionSchedule", &p.app.retention_schedule);
+    let llm = &p.app.llm;
+    let has_key = !llm.api_key.0.is_empty();
+    let has_secret = !llm.existing_secret.as_str().is_empty();
+    if has_key && has_secret {
+        found.fail(
+            "app.llm.apiKey",
+            "must be empty when app.llm.existingSecret names the Secret that holds the key".into(),
+        );
+    }
+    if llm.enabled && !has_key && !has_secret {
+        found.fail(
+            "app.llm.enabled",
+            "needs an API key: set app.llm.existingSecret (a Secret with key `api-key`) or app.llm.apiKey".into(),
+        );
+    }
+}

@@ -1,0 +1,360 @@
+//! PostgreSQL: the values every PostgreSQL implementation shares, their rules, and the
+//! memory settings derived from the container's limit (`tuning`).
+
+pub mod tuning;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Doc;
+use super::app::{APP_POOL_MAX, ROLLOUT_SURGE};
+use crate::formats::{
+    Cidr, CronSchedule, Fraction, K8sName, MemoryQuantity, OptionalK8sName, OptionalMemoryQuantity,
+    PageCost, PerMinute, PgAppUser, PgDuration, PgIdentifier, PgSize, TimeZone,
+};
+use crate::profile::{Image, Persistence, Profile, Resources};
+use crate::validate::Found;
+
+/// The operating guides a PostgreSQL chart ships (the runbooks also cover Valkey's alerts).
+pub const DOCS: &[Doc] = &[
+    // It compares the profiles, so only charts with PostgreSQL carry it.
+    ("docs/app.md", include_str!("../../../docs/app.md")),
+    (
+        "docs/backup-restore.md",
+        include_str!("../../../docs/backup-restore.md"),
+    ),
+    (
+        "docs/security.md",
+        include_str!("../../../docs/security.md"),
+    ),
+    (
+        "docs/runbooks.md",
+        include_str!("../../../docs/runbooks.md"),
+    ),
+];
+
+/// Connections PostgreSQL must keep beyond the app's pools (exporter, backup, Helm test).
+pub const MAINTENANCE_CONNECTIONS: u32 = 5;
+
+/// Credentials of PostgreSQL.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlAuth {
+    /// Database of the application.
+    pub database: PgIdentifier,
+    /// Login role of the application; owns the database, not a superuser.
+    pub username: PgAppUser,
+    /// Secret with keys postgres-password, password, replication-password and exporter-password; empty makes the chart generate one that persists across upgrades.
+    pub existing_secret: OptionalK8sName,
+}
+
+/// Whether PostgreSQL uses huge pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HugePages {
+    Off,
+    Try,
+    On,
+}
+
+/// postgresql.conf settings people tune.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlConfig {
+    /// max_connections: app pool size x max app replicas + reserved connections + headroom.
+    #[schemars(range(min = 10, max = 10000))]
+    pub max_connections: u32,
+    /// superuser_reserved_connections, kept free for administrators.
+    #[schemars(range(min = 1, max = 100))]
+    pub superuser_reserved_connections: u32,
+    /// shared_buffers; unset in a profile: 25 % of the memory limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_buffers: Option<PgSize>,
+    /// effective_cache_size, the planner's estimate of the cache; unset in a profile: 75 % of the memory limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_cache_size: Option<PgSize>,
+    /// work_mem per sort or hash operation; unset in a profile: half of the memory the other settings leave, per backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_mem: Option<PgSize>,
+    /// maintenance_work_mem for VACUUM and CREATE INDEX; unset in a profile: 1/16 of the memory limit, at most 2GB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_work_mem: Option<PgSize>,
+    /// wal_buffers; unset in a profile: 1/32 of shared_buffers, between 64kB and 16MB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_buffers: Option<PgSize>,
+    /// min_wal_size.
+    pub min_wal_size: PgSize,
+    /// max_wal_size.
+    pub max_wal_size: PgSize,
+    /// checkpoint_completion_target.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub checkpoint_completion_target: Fraction,
+    /// random_page_cost (1.1 suits SSDs).
+    #[schemars(range(min = 0.1, max = 100.0))]
+    pub random_page_cost: PageCost,
+    /// effective_io_concurrency (200 suits SSDs).
+    #[schemars(range(min = 0, max = 1000))]
+    pub effective_io_concurrency: u32,
+    /// log_min_duration_statement: statements slower than this are logged.
+    pub log_min_duration_statement: PgDuration,
+    /// autovacuum_max_workers.
+    #[schemars(range(min = 1, max = 64))]
+    pub autovacuum_max_workers: u32,
+    /// autovacuum_naptime.
+    pub autovacuum_naptime: PgDuration,
+    /// archive_timeout: forces a WAL switch so the archive is never older than this (the RPO).
+    pub archive_timeout: PgDuration,
+    /// max_wal_senders, for pg_basebackup and a future replica.
+    #[schemars(range(min = 2, max = 100))]
+    pub max_wal_senders: u32,
+    /// wal_keep_size.
+    pub wal_keep_size: PgSize,
+    /// huge_pages; unset in a profile: `try` when postgresql.hugepages2Mi requests huge pages, else `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub huge_pages: Option<HugePages>,
+}
+
+/// pg_hba.conf access rules.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlHba {
+    /// Networks the application connects from (the cluster's pod networks).
+    #[schemars(length(min = 1))]
+    pub app_cidrs: Vec<Cidr>,
+}
+
+/// TLS for connections to PostgreSQL, with a certificate from a Secret you provide.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlTls {
+    /// Serve TLS (ssl = on) and accept the app user and replication from the network only over TLS (hostssl).
+    pub enabled: bool,
+    /// Existing kubernetes.io/tls Secret with tls.crt and tls.key (ca.crt optional, for clients), mounted into the PostgreSQL pod.
+    pub secret_name: K8sName,
+}
+
+/// The postgres_exporter sidecar.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlExporter {
+    /// Exporter image.
+    pub image: Image,
+    /// Resources of the exporter container.
+    pub resources: Resources,
+}
+
+/// Retention of backups.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackupRetention {
+    /// Days base backups are kept (the newest one is always kept).
+    #[schemars(range(min = 1, max = 3650))]
+    pub base_backup_days: u32,
+    /// Days archived WAL is kept: the point-in-time recovery window.
+    #[schemars(range(min = 1, max = 3650))]
+    pub wal_archive_days: u32,
+}
+
+/// Base backups and WAL archiving.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlBackup {
+    /// Archive WAL and run the backup CronJob.
+    pub enabled: bool,
+    /// Cron schedule of the base backup.
+    pub schedule: CronSchedule,
+    /// Time zone of the schedule.
+    pub time_zone: TimeZone,
+    /// Retention of base backups and archived WAL.
+    pub retention: BackupRetention,
+    /// Backup volume, holding base backups and the WAL archive.
+    pub persistence: Persistence,
+    /// Resources of the backup job.
+    pub resources: Resources,
+}
+
+/// Alert thresholds of PostgreSQL.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlAlerts {
+    /// Warn when connections exceed this percentage of the slots non-superusers may use (max_connections - superuser_reserved_connections).
+    #[schemars(range(min = 1, max = 100))]
+    pub high_connections_percent: u32,
+    /// Page when connections exceed this percentage of the slots non-superusers may use (max_connections - superuser_reserved_connections).
+    #[schemars(range(min = 1, max = 100))]
+    pub too_many_connections_percent: u32,
+    /// Page when a replica lags more than this many seconds.
+    #[schemars(range(min = 1, max = 86400))]
+    pub replication_lag_seconds: u32,
+    /// Page when transaction ids used exceed this percentage of the wraparound limit.
+    #[schemars(range(min = 1, max = 100))]
+    pub txid_wraparound_percent: u32,
+    /// Warn when one active statement runs longer than this many seconds.
+    #[schemars(range(min = 1, max = 86400))]
+    pub slow_query_seconds: u32,
+    /// Warn when the buffer cache hit ratio falls below this.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub cache_hit_ratio_min: Fraction,
+    /// Warn when dead tuples exceed this fraction of a table's tuples.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub dead_tuple_ratio_max: Fraction,
+    /// Ignore tables with fewer dead tuples than this (small tables churn harmlessly).
+    #[schemars(range(min = 0, max = 1_000_000_000))]
+    pub dead_tuples_min: u64,
+    /// Warn when a table whose dead tuples exceed its autovacuum trigger has not been vacuumed for this many hours.
+    #[schemars(range(min = 1, max = 8760))]
+    pub vacuum_age_hours: u32,
+    /// Warn when checkpoints happen more often than this per minute.
+    #[schemars(range(min = 0.01, max = 60.0))]
+    pub checkpoints_per_minute_max: PerMinute,
+    /// Warn when backends write more than this fraction of buffers themselves.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub backend_buffer_write_ratio_max: Fraction,
+    /// Alert when the oldest WAL segment still waiting for archive_command has waited longer than this many minutes.
+    #[schemars(range(min = 1, max = 1440))]
+    pub wal_archive_delay_minutes: u32,
+    /// Alert when the newest successful base backup is older than this many hours.
+    #[schemars(range(min = 1, max = 8760))]
+    pub backup_max_age_hours: u32,
+}
+
+/// The PostgreSQL database.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Postgresql {
+    /// PostgreSQL image; its major version must match the data directory.
+    pub image: Image,
+    /// Database, user and credentials.
+    pub auth: PostgresqlAuth,
+    /// Resources of the PostgreSQL container; the memory limit sizes the memory settings a profile leaves unset.
+    pub resources: Resources,
+    /// 2 MiB huge pages the PostgreSQL container requests (and is limited to) for its shared memory, e.g. `1Gi`; empty: none.
+    #[serde(rename = "hugepages2Mi")]
+    pub hugepages_2mi: OptionalMemoryQuantity,
+    /// Size of /dev/shm, the memory-backed volume of parallel queries' shared memory; unset in a profile: enough for 8 parallel hashes of work_mem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<MemoryQuantity>,
+    /// Data volume.
+    pub persistence: Persistence,
+    /// postgresql.conf settings.
+    pub config: PostgresqlConfig,
+    /// pg_hba.conf access rules.
+    pub hba: PostgresqlHba,
+    /// TLS of client connections.
+    pub tls: PostgresqlTls,
+    /// postgres_exporter sidecar.
+    pub exporter: PostgresqlExporter,
+    /// Base backups, WAL archiving and retention.
+    pub backup: PostgresqlBackup,
+    /// Alert thresholds.
+    pub alerts: PostgresqlAlerts,
+}
+
+/// The containers of the PostgreSQL pod and its backup job.
+pub fn resources(pg: &Postgresql) -> Vec<(&'static str, &Resources)> {
+    vec![
+        ("postgresql.resources", &pg.resources),
+        ("postgresql.exporter.resources", &pg.exporter.resources),
+        ("postgresql.backup.resources", &pg.backup.resources),
+    ]
+}
+
+/// PostgreSQL's rules: networks, schedules, the connection budget, WAL sizes, memory.
+pub fn check(p: &Profile, found: &mut Found) {
+    let Some(pg) = &p.postgresql else { return };
+    for (i, c) in pg.hba.app_cidrs.iter().enumerate() {
+        found.check_cidr(&format!("postgresql.hba.appCidrs.{i}"), c);
+    }
+    found.check_schedule("postgresql.backup.schedule", &pg.backup.schedule);
+    let cfg = &pg.config;
+    let pods = p.autoscaling.as_ref().map_or(1, |a| a.max_replicas) + ROLLOUT_SURGE;
+    let pool = APP_POOL_MAX;
+    let needed = pods * pool + cfg.superuser_reserved_connections + MAINTENANCE_CONNECTIONS;
+    if cfg.max_connections < needed {
+        found.fail(
+            "postgresql.config.maxConnections",
+            format!(
+                "{} cannot serve the app: {pods} pods (maximum replicas + {ROLLOUT_SURGE} during a rollout) x {pool} connections of the image's fixed pool + {} reserved + {MAINTENANCE_CONNECTIONS} for exporter/backup/tests = {needed} (expected >= {needed})",
+                cfg.max_connections, cfg.superuser_reserved_connections
+            ),
+        );
+    }
+    if cfg.min_wal_size.kilobytes() > cfg.max_wal_size.kilobytes() {
+        found.fail(
+            "postgresql.config.minWalSize",
+            format!(
+                "`{}` is larger than maxWalSize `{}`",
+                cfg.min_wal_size.as_str(),
+                cfg.max_wal_size.as_str()
+            ),
+        );
+    }
+    memory(pg, found);
+    if pg.alerts.high_connections_percent >= pg.alerts.too_many_connections_percent {
+        found.fail(
+            "postgresql.alerts.highConnectionsPercent",
+            format!(
+                "{} must be below tooManyConnectionsPercent {} (warning before critical)",
+                pg.alerts.high_connections_percent, pg.alerts.too_many_connections_percent
+            ),
+        );
+    }
+}
+
+/// The memory settings, explicit or derived, against the container's memory limit.
+fn memory(pg: &Postgresql, found: &mut Found) {
+    let budget = tuning::Budget::of(pg);
+    let sb = &budget.shared_buffers;
+    let limit = &pg.resources.limits.memory;
+    let limit_kb = limit.bytes() / 1024;
+    if sb.kilobytes() >= limit_kb {
+        found.fail(
+            "postgresql.config.sharedBuffers",
+            format!(
+                "`{sb}` does not fit the memory limit `{}` (about 25 % of the limit is usual)",
+                limit.as_str()
+            ),
+        );
+        return;
+    }
+    let worst = budget.worst_case_kb();
+    if worst > limit_kb {
+        let at = if pg.config.work_mem.is_some() {
+            "postgresql.config.workMem"
+        } else {
+            "postgresql.resources.limits.memory"
+        };
+        found.fail(
+            at,
+            format!(
+                "PostgreSQL may allocate {} at once, more than the memory limit `{}`: shared_buffers {sb} \
+                 + wal_buffers {} + {} x maintenance_work_mem {} (VACUUM and autovacuum workers) \
+                 + {} backends (maxConnections + {} parallel workers) x work_mem {}; \
+                 lower workMem, maintenanceWorkMem or maxConnections, or raise the limit",
+                tuning::size(worst),
+                limit.as_str(),
+                budget.wal_buffers,
+                budget.autovacuum_max_workers + 1,
+                budget.maintenance_work_mem,
+                budget.backends,
+                tuning::PARALLEL_WORKERS,
+                budget.work_mem,
+            ),
+        );
+    }
+    // Derivation never chooses `on`, so the profile's own setting is the one to check.
+    match (pg.config.huge_pages, pg.hugepages_2mi.bytes()) {
+        (Some(HugePages::On), None) => found.fail(
+            "postgresql.config.hugePages",
+            "`on` needs huge pages, but postgresql.hugepages2Mi requests none: PostgreSQL would not start (use `off`, or request huge pages)".into(),
+        ),
+        (_, Some(bytes)) if bytes / 1024 <= sb.kilobytes() => found.fail(
+            "postgresql.hugepages2Mi",
+            format!(
+                "`{}` cannot hold shared_buffers {sb} and the rest of PostgreSQL's shared memory (request more than shared_buffers)",
+                pg.hugepages_2mi.as_str()
+            ),
+        ),
+        _ => {}
+    }
+}
