@@ -176,7 +176,7 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
         .collect();
     let wanted: Vec<_> = SOURCES
         .iter()
-        .filter(|(dir, _, _)| dirs.contains(dir))
+        .filter(|(dir, path, _)| dirs.contains(dir) && slot_name(path).is_none())
         .map(|(_, path, text)| (path, text))
         .collect();
     for (path, text) in &wanted {
@@ -185,7 +185,7 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
                 .map_err(|e| Bug(format!("template {path}: {e}")))?;
         }
     }
-    let context = Context::from_serialize(&TemplateContext {
+    let mut context = Context::from_serialize(&TemplateContext {
         profile: &profile.profile,
         components: Facts::of(&components),
         generator: Generator {
@@ -199,6 +199,7 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
         rollout_surge: app::ROLLOUT_SURGE,
     })
     .map_err(|e| Bug(format!("template context: {e}")))?;
+    context.insert("slots", &slots(&mut tera, &context, &dirs)?);
 
     let mut files = BTreeMap::new();
     for (path, source) in wanted {
@@ -245,6 +246,42 @@ pub fn chart(profile: &Profile) -> Result<BTreeMap<String, String>> {
         return Err(anyhow!(Bug(bugs.join("; "))));
     }
     Ok(files)
+}
+
+/// The slot a chart source fills, from its path `slots/<name>.<ext>`; `None` for a chart file.
+fn slot_name(path: &str) -> Option<&str> {
+    let file = path.strip_prefix("slots/")?;
+    Some(file.split_once('.').map_or(file, |(name, _)| name))
+}
+
+/// The text of every slot: what the components in `dirs` put into the places of the shared
+/// templates that say `[[- slots.<name> ]]`. Each contribution is rendered with `context` and
+/// starts on a line of its own; a slot no component of this chart fills is empty, so the
+/// place it sits in disappears with the whitespace before it.
+fn slots(tera: &mut Tera, context: &Context, dirs: &[&str]) -> Result<BTreeMap<String, String>> {
+    let mut slots: BTreeMap<String, String> = SOURCES
+        .iter()
+        .filter_map(|(_, path, _)| slot_name(path))
+        .map(|name| (name.to_string(), String::new()))
+        .collect();
+    // In component order, which `dirs` follows.
+    for dir in dirs {
+        for (_, path, text) in SOURCES.iter().filter(|(d, _, _)| d == dir) {
+            let Some(name) = slot_name(path) else {
+                continue;
+            };
+            let key = format!("{dir}/{path}");
+            tera.add_raw_template(&key, text)
+                .map_err(|e| Bug(format!("template {key}: {e}")))?;
+            let rendered = tera
+                .render(&key, context)
+                .map_err(|e| Bug(format!("rendering {key}: {e}")))?;
+            let slot = slots.get_mut(name).expect("every slot name is a key");
+            slot.push('\n');
+            slot.push_str(rendered.trim_end_matches('\n'));
+        }
+    }
+    Ok(slots)
 }
 
 /// Tera's delimiters: `[% %]`, `[[ ]]` and `[# #]`, which Helm templates do not use.
