@@ -3,12 +3,12 @@
 
 use std::hint::black_box;
 
-use alertchart::source::{self, ProfileSource};
-use alertchart::{chart, render, validate};
+use alertchart::input::{self, ProfileSource};
+use alertchart::{pipeline, validate};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn pipeline(c: &mut Criterion) {
-    for (name, _) in source::BUILTIN_PROFILES {
+    for (name, _) in input::BUILTIN_PROFILES {
         let resolved = ProfileSource::resolve(name).unwrap();
         let mut group = c.benchmark_group(*name);
 
@@ -16,29 +16,29 @@ fn pipeline(c: &mut Criterion) {
         group.bench_function("load+validate+render", |b| {
             b.iter(|| {
                 let source = ProfileSource::resolve(black_box(name)).unwrap();
-                let merged = source::load(&source, &[], &[]).unwrap();
+                let merged = input::load(&source, &[], &[]).unwrap();
                 let profile = validate::profile(&merged).unwrap();
-                render::chart(&profile).unwrap()
+                pipeline::render(&profile).unwrap()
             });
         });
 
         group.bench_function("load", |b| {
-            b.iter(|| source::load(black_box(&resolved), &[], &[]).unwrap());
+            b.iter(|| input::load(black_box(&resolved), &[], &[]).unwrap());
         });
-        let merged = source::load(&resolved, &[], &[]).unwrap();
+        let merged = input::load(&resolved, &[], &[]).unwrap();
         group.bench_function("validate", |b| {
             b.iter(|| validate::profile(black_box(&merged)).unwrap());
         });
         let profile = validate::profile(&merged).unwrap();
         group.bench_function("render", |b| {
-            b.iter(|| render::chart(black_box(&profile)).unwrap());
+            b.iter(|| pipeline::render(black_box(&profile)).unwrap());
         });
 
         // Writing the chart: what the whole process adds to the in-memory pipeline.
-        let files = render::chart(&profile).unwrap();
+        let chart = pipeline::render(&profile).unwrap();
         let dir = tempfile::tempdir().unwrap();
         group.bench_function("write", |b| {
-            b.iter(|| chart::write(dir.path(), black_box(&files), false).unwrap());
+            b.iter(|| black_box(&chart).write(dir.path(), false).unwrap());
         });
         group.finish();
     }

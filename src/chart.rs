@@ -1,4 +1,4 @@
-//! The chart directory on disk: atomic replacement and drift detection.
+//! A chart as files: rendered in memory, read from disk, compared, written atomically.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -18,8 +18,41 @@ pub fn chart_path(out: &Path) -> PathBuf {
     out.join(CHART_DIR)
 }
 
-/// Reads every file of an existing chart directory (empty when it does not exist).
-pub fn read(dir: &Path) -> Result<BTreeMap<String, String>> {
+/// The files of a chart, by path inside the chart directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Chart {
+    files: BTreeMap<String, String>,
+}
+
+impl From<BTreeMap<String, String>> for Chart {
+    fn from(files: BTreeMap<String, String>) -> Self {
+        Self { files }
+    }
+}
+
+impl Chart {
+    pub fn files(&self) -> &BTreeMap<String, String> {
+        &self.files
+    }
+
+    /// Reads every file of an existing chart directory (none when it does not exist).
+    pub fn read(dir: &Path) -> Result<Self> {
+        read(dir).map(Self::from)
+    }
+
+    /// A unified diff per changed file, from `self` (what is on disk) to `new`; `None` when
+    /// they are identical.
+    pub fn diff(&self, new: &Self) -> Option<String> {
+        diff(&self.files, &new.files)
+    }
+
+    /// Writes the chart to `<out>/alert-history` atomically (see [`write`]).
+    pub fn write(&self, out: &Path, force: bool) -> Result<()> {
+        write(out, &self.files, force)
+    }
+}
+
+fn read(dir: &Path) -> Result<BTreeMap<String, String>> {
     let mut files = BTreeMap::new();
     if !dir.exists() {
         return Ok(files);
@@ -42,12 +75,7 @@ pub fn read(dir: &Path) -> Result<BTreeMap<String, String>> {
     Ok(files)
 }
 
-/// A unified diff per changed file, from what is on disk to what would be written; `None`
-/// when they are identical.
-pub fn diff(
-    on_disk: &BTreeMap<String, String>,
-    rendered: &BTreeMap<String, String>,
-) -> Option<String> {
+fn diff(on_disk: &BTreeMap<String, String>, rendered: &BTreeMap<String, String>) -> Option<String> {
     let mut out = String::new();
     let paths: std::collections::BTreeSet<&String> =
         on_disk.keys().chain(rendered.keys()).collect();
@@ -76,12 +104,12 @@ pub fn diff(
 /// Writes the chart to `<out>/alert-history`, replacing a previous chart atomically: the
 /// files go to a temporary directory beside it, which is swapped in with renames. On any
 /// error the previous chart directory is left as it was.
-pub fn write(out: &Path, files: &BTreeMap<String, String>, force: bool) -> Result<()> {
+fn write(out: &Path, files: &BTreeMap<String, String>, force: bool) -> Result<()> {
     write_with(out, files, force, |path, text| fs::write(path, text))
 }
 
 /// [`write`] with the step that writes one file given, so a failing disk can be simulated.
-pub fn write_with(
+fn write_with(
     out: &Path,
     files: &BTreeMap<String, String>,
     force: bool,

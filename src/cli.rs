@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::source::{self, ProfileSource};
-use crate::{chart, render, schema, validate};
+use crate::chart::{self, Chart};
+use crate::input::{self, ProfileSource};
+use crate::profile::Profile;
+use crate::{pipeline, render, schema, validate};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -122,9 +124,9 @@ struct Input {
 }
 
 impl Input {
-    fn overrides(&self) -> Result<source::Overrides> {
-        Ok(source::Overrides {
-            values: source::ValuesFile::from_args(&self.values)?,
+    fn overrides(&self) -> Result<input::Overrides> {
+        Ok(input::Overrides {
+            values: input::ValuesFile::from_args(&self.values)?,
             set_json: self.set_json.clone(),
             set: self.set.clone(),
             set_string: self.set_string.clone(),
@@ -192,29 +194,29 @@ fn run(command: Command) -> Result<()> {
             check,
             force,
         } => {
-            let (profile, files, out) = render_to(&input, out)?;
+            let (profile, chart, out) = render_to(&input, out)?;
             let target = chart::chart_path(&out);
             if check {
-                if let Some(diff) = chart::diff(&chart::read(&target)?, &files) {
+                if let Some(diff) = Chart::read(&target)?.diff(&chart) {
                     // The verdict is the exit code; a reader that stops early (`| head`) is fine.
                     let _ = std::io::stdout().lock().write_all(diff.as_bytes());
                     bail!(Drift(target));
                 }
                 eprintln!("{} is up to date", target.display());
             } else {
-                chart::write(&out, &files, force)?;
+                chart.write(&out, force)?;
                 eprintln!(
                     "wrote {} ({} files, profile {})",
                     target.display(),
-                    files.len(),
+                    chart.files().len(),
                     profile.profile.name.as_str()
                 );
             }
         }
         Command::Diff { input, out } => {
-            let (_, files, out) = render_to(&input, out)?;
+            let (_, chart, out) = render_to(&input, out)?;
             let target = chart::chart_path(&out);
-            match chart::diff(&chart::read(&target)?, &files) {
+            match Chart::read(&target)?.diff(&chart) {
                 Some(diff) => {
                     let _ = std::io::stdout().lock().write_all(diff.as_bytes());
                 }
@@ -228,8 +230,8 @@ fn run(command: Command) -> Result<()> {
         Command::Schema { profile } => {
             let schema = match profile {
                 Some(name) => {
-                    let merged = source::load(&ProfileSource::resolve(&name)?, &[], &[])?;
-                    let profile = validate::profile(&merged)?;
+                    let source = ProfileSource::resolve(&name)?;
+                    let profile = pipeline::profile(&source, &input::Overrides::default())?;
                     schema::chart_values_schema(&render::chart_values(&profile))
                 }
                 None => schema::values_schema(),
@@ -250,9 +252,9 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Profiles => {
             let mut stdout = std::io::stdout().lock();
-            for (name, text) in source::BUILTIN_PROFILES {
-                let merged = source::load(&ProfileSource::Builtin(name, text), &[], &[])?;
-                let profile = validate::profile(&merged)?;
+            for (name, text) in input::BUILTIN_PROFILES {
+                let source = ProfileSource::Builtin(name, text);
+                let profile = pipeline::profile(&source, &input::Overrides::default())?;
                 writeln!(stdout, "{name:<10} {}", profile.profile.description)?;
             }
         }
@@ -260,27 +262,23 @@ fn run(command: Command) -> Result<()> {
     Ok(())
 }
 
-/// Loads and renders the input; returns the profile, the chart files and the output
-/// directory (`--out`, or `charts-out/<profile name>`).
-fn render_to(
-    input: &Input,
-    out: Option<PathBuf>,
-) -> Result<(
-    crate::profile::Profile,
-    std::collections::BTreeMap<String, String>,
-    PathBuf,
-)> {
-    let profile = load(input)?;
-    let files = render::chart(&profile)?;
+/// Loads and renders the input; returns the profile, the chart and the output directory
+/// (`--out`, or `charts-out/<profile name>`).
+fn render_to(input: &Input, out: Option<PathBuf>) -> Result<(Profile, Chart, PathBuf)> {
+    let (profile, chart) = pipeline::chart(
+        &ProfileSource::resolve(&input.profile)?,
+        &input.overrides()?,
+    )?;
     let out =
         out.unwrap_or_else(|| PathBuf::from("charts-out").join(profile.profile.name.as_str()));
-    Ok((profile, files, out))
+    Ok((profile, chart, out))
 }
 
-fn load(input: &Input) -> Result<crate::profile::Profile> {
-    let source = ProfileSource::resolve(&input.profile)?;
-    let merged = source::load_overrides(&source, &input.overrides()?)?;
-    Ok(validate::profile(&merged)?)
+fn load(input: &Input) -> Result<Profile> {
+    pipeline::profile(
+        &ProfileSource::resolve(&input.profile)?,
+        &input.overrides()?,
+    )
 }
 
 #[cfg(test)]
@@ -289,7 +287,7 @@ mod tests {
 
     #[test]
     fn a_failed_self_check_of_the_rendered_chart_exits_3() {
-        // How `render::chart` reports what `validate::rendered` found (tested there).
+        // How `pipeline::render` reports what `validate::rendered` found (tested there).
         let bug = anyhow::anyhow!(render::Bug(
             "values.yaml fails values.schema.json at /app/notRendered: required key is missing"
                 .into()

@@ -686,7 +686,7 @@ fn the_chart_sets_only_names_the_app_reads_and_every_name_its_features_need() {
         "asyncpg reads PGPASSWORD"
     );
     assert!(migrate_py.contains("\"MIGRATION_WAIT_SECONDS\""));
-    for (profile, _) in alertchart::source::BUILTIN_PROFILES {
+    for (profile, _) in alertchart::input::BUILTIN_PROFILES {
         let rendered = Rendered::of(
             &common::chart_dir(profile),
             &["--set", "app.llm.enabled=true", "--set", "app.llm.apiKey=k"],

@@ -4,8 +4,8 @@
 
 use std::sync::OnceLock;
 
-use alertchart::source::{self, ProfileSource};
-use alertchart::{render, validate};
+use alertchart::input::{self, ProfileSource};
+use alertchart::{pipeline, validate};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -13,7 +13,7 @@ use serde_json::Value;
 fn key_paths() -> &'static Vec<String> {
     static PATHS: OnceLock<Vec<String>> = OnceLock::new();
     PATHS.get_or_init(|| {
-        let merged = source::load(&ProfileSource::resolve("standard").unwrap(), &[], &[]).unwrap();
+        let merged = input::load(&ProfileSource::resolve("standard").unwrap(), &[], &[]).unwrap();
         let mut out = Vec::new();
         collect(&merged.tree, &mut Vec::new(), &mut out);
         out
@@ -34,11 +34,11 @@ fn collect(v: &Value, path: &mut Vec<String>, out: &mut Vec<String>) {
 /// Loads the standard profile with the overrides; validates; renders what validates.
 fn exercise(files: &[std::path::PathBuf], sets: &[String]) {
     let builtin = ProfileSource::resolve("standard").unwrap();
-    let Ok(merged) = source::load(&builtin, files, sets) else {
+    let Ok(merged) = input::load(&builtin, files, sets) else {
         return;
     };
     if let Ok(profile) = validate::profile(&merged) {
-        if let Err(e) = render::chart(&profile) {
+        if let Err(e) = pipeline::render(&profile) {
             panic!("valid input {sets:?} failed to render: {e:#}");
         }
     }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use alertchart::source::{self, Overrides, ProfileSource, ValuesFile};
+use alertchart::input::{self, Overrides, ProfileSource, ValuesFile};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 use serde_json::Value;
@@ -159,7 +159,7 @@ fn alertchart_tree(args: &[String]) -> Result<Value, String> {
     }
     overrides.values = ValuesFile::from_args(&values).map_err(|e| format!("{e:#}"))?;
     let profile = ProfileSource::File(probe().chart.join("values.yaml"));
-    source::load_overrides(&profile, &overrides)
+    input::load_overrides(&profile, &overrides)
         .map(|m| m.tree)
         .map_err(|e| format!("{e:#}"))
 }

@@ -5,16 +5,16 @@
 
 use std::fmt::Write as _;
 
-use alertchart::source::{self, ProfileSource};
-use alertchart::{render, schema, validate};
+use alertchart::input::{self, ProfileSource};
+use alertchart::{pipeline, schema, validate};
 
 /// Every file of a built-in profile's chart, each under a `=== path ===` header line.
 fn chart_document(name: &str) -> anyhow::Result<String> {
-    let merged = source::load(&ProfileSource::resolve(name)?, &[], &[])?;
+    let merged = input::load(&ProfileSource::resolve(name)?, &[], &[])?;
     let profile = validate::profile(&merged)?;
-    let files = render::chart(&profile)?;
+    let chart = pipeline::render(&profile)?;
     let mut doc = String::new();
-    for (path, text) in &files {
+    for (path, text) in chart.files() {
         writeln!(doc, "=== {path} ===")?;
         doc.push_str(text);
         if !text.ends_with('\n') {

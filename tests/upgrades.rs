@@ -18,7 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use alertchart::formats::MemoryQuantity;
-use alertchart::source::BUILTIN_PROFILES;
+use alertchart::input::BUILTIN_PROFILES;
 use common::{all_addons, chart_dir, helm_template, repo, yaml_docs};
 use serde_json::{Value, json};
 

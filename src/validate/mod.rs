@@ -14,9 +14,9 @@ pub use rendered::rendered;
 pub use rules::{Found, semantic};
 pub use schema_errors::schema_problems;
 
+use crate::input::{KeyPath, Merged, Origin, dotted};
 use crate::profile::Profile;
 use crate::schema;
-use crate::source::{KeyPath, Merged, Origin, dotted};
 
 /// One thing wrong with the input, located as precisely as the input allows.
 #[derive(Debug, Clone, PartialEq, Eq)]

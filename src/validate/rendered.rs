@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::schema_errors::{profile_validator, schema_problems};
+use crate::input::KeyPath;
 use crate::schema;
-use crate::source::KeyPath;
 
 /// `profile_section` is the profile's `profile` section, which the chart's values lack.
 pub fn rendered(
@@ -204,10 +204,10 @@ mod tests {
 
     /// A built-in profile's rendered files, values, chart schema and profile section.
     fn render_builtin(name: &str) -> (BTreeMap<String, String>, Value, Value, Value) {
-        let source = crate::source::ProfileSource::resolve(name).unwrap();
+        let source = crate::input::ProfileSource::resolve(name).unwrap();
         let profile =
-            crate::validate::profile(&crate::source::load(&source, &[], &[]).unwrap()).unwrap();
-        let files = crate::render::chart(&profile).unwrap();
+            crate::validate::profile(&crate::input::load(&source, &[], &[]).unwrap()).unwrap();
+        let files = crate::pipeline::render(&profile).unwrap().files().clone();
         let values = yaml_serde::from_str(&files["values.yaml"]).unwrap();
         let chart_schema = serde_json::from_str(&files["values.schema.json"]).unwrap();
         let section = serde_json::to_value(&profile.profile).unwrap();

@@ -7,8 +7,8 @@ use jsonschema::{PatternCache, Validator};
 use serde_json::Value;
 
 use super::Problem;
+use crate::input::KeyPath;
 use crate::schema;
-use crate::source::KeyPath;
 
 /// Problems of `instance` against `schema`, with messages saying what was expected.
 pub fn schema_problems(schema: &Value, instance: &Value) -> Vec<Problem> {

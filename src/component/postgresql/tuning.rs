@@ -301,13 +301,13 @@ pub fn size(kb: u64) -> PgSize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source;
+    use crate::input;
 
     /// The standard profile's PostgreSQL section with `limit` and every derivable setting
     /// unset, tuned.
     fn tuned_at(limit: &str, max_connections: u32) -> (Postgresql, Vec<Derived>) {
-        let merged = source::load(
-            &source::ProfileSource::resolve("standard").unwrap(),
+        let merged = input::load(
+            &input::ProfileSource::resolve("standard").unwrap(),
             &[],
             &[],
         )
@@ -392,8 +392,8 @@ mod tests {
 
     #[test]
     fn explicit_settings_are_kept_and_feed_the_derived_ones() {
-        let merged = source::load(
-            &source::ProfileSource::resolve("standard").unwrap(),
+        let merged = input::load(
+            &input::ProfileSource::resolve("standard").unwrap(),
             &[],
             &["postgresql.config.sharedBuffers=1GB".into()],
         )
@@ -414,8 +414,8 @@ mod tests {
 
     #[test]
     fn huge_pages_are_tried_only_when_the_pod_requests_them() {
-        let merged = source::load(
-            &source::ProfileSource::resolve("standard").unwrap(),
+        let merged = input::load(
+            &input::ProfileSource::resolve("standard").unwrap(),
             &[],
             &["postgresql.hugepages2Mi=1Gi".into()],
         )
