@@ -181,7 +181,7 @@ pub fn files(profile: &Profile, derived: &[tuning::Derived]) -> Result<Rendered>
     tera.autoescape_on(Vec::<&str>::new());
     let dirs: Vec<&str> = components
         .iter()
-        .flat_map(|c| c.source_dirs().iter().copied())
+        .flat_map(|c| c.source_dirs.iter().copied())
         .collect();
     let wanted: Vec<_> = SOURCES
         .iter()
@@ -225,7 +225,7 @@ pub fn files(profile: &Profile, derived: &[tuning::Derived]) -> Result<Rendered>
             with_header(path, &header_text, &normalize(&text)),
         );
     }
-    for (path, text) in components.iter().flat_map(|c| c.docs()) {
+    for (path, text) in components.iter().flat_map(|c| c.docs) {
         files.insert(
             (*path).to_string(),
             with_header(path, &header_text, &normalize(text)),

@@ -12,6 +12,19 @@ use crate::formats::{
 use crate::profile::{Image, Profile, Resources, Toleration, TolerationOperator};
 use crate::validate::Found;
 
+use super::Component;
+
+pub const COMPONENT: Component = Component {
+    source_dirs: &["app"],
+    docs: &[],
+    database: None,
+    alert_rules: false,
+    stateful_service: false,
+    present: |_| true,
+    check,
+    resources: |p| vec![("app.resources", &p.app.resources)],
+};
+
 /// Connections one app pod may hold: image 1.1.9 opens its asyncpg pool with the
 /// defaults of `PostgreSQLStorage` (5 to 20) and ignores `DATABASE_*_POOL_SIZE`. Its
 /// migration init container holds fewer, and never while the app runs.

@@ -6,6 +6,19 @@ use serde::{Deserialize, Serialize};
 use crate::profile::Profile;
 use crate::validate::Found;
 
+use super::{Component, no_resources};
+
+pub const COMPONENT: Component = Component {
+    source_dirs: &["autoscaling"],
+    docs: &[],
+    database: None,
+    alert_rules: false,
+    stateful_service: false,
+    present: |p| p.autoscaling.is_some(),
+    check,
+    resources: no_resources,
+};
+
 /// One direction's scaling policy of the HPA.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

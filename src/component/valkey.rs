@@ -3,12 +3,21 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Doc;
+use super::{Component, no_check};
 use crate::formats::OptionalK8sName;
 use crate::profile::{Image, Persistence, Resources};
 
-/// Valkey's alerts have their runbooks there.
-pub const DOCS: &[Doc] = &[("docs/runbooks.md", include_str!("../../docs/runbooks.md"))];
+pub const COMPONENT: Component = Component {
+    source_dirs: &["valkey"],
+    // Valkey's alerts have their runbooks there.
+    docs: &[("docs/runbooks.md", include_str!("../../docs/runbooks.md"))],
+    database: None,
+    alert_rules: true,
+    stateful_service: true,
+    present: |p| p.valkey.is_some(),
+    check: no_check,
+    resources: |p| p.valkey.as_ref().map(resources).unwrap_or_default(),
+};
 
 /// Valkey's eviction policy when maxmemory is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -99,7 +108,7 @@ pub struct Valkey {
 }
 
 /// The containers of the Valkey pod.
-pub fn resources(v: &Valkey) -> Vec<(&'static str, &Resources)> {
+fn resources(v: &Valkey) -> Vec<(&'static str, &Resources)> {
     vec![
         ("valkey.resources", &v.resources),
         ("valkey.exporter.resources", &v.exporter.resources),

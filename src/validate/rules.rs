@@ -4,7 +4,7 @@
 use super::{Problem, path};
 use crate::component::{self, Component};
 use crate::formats::{Cidr, CronSchedule, PromDuration};
-use crate::profile::{Database, Profile};
+use crate::profile::Profile;
 
 /// Rules between values that a JSON schema cannot express.
 pub fn semantic(p: &Profile) -> Vec<Problem> {
@@ -12,8 +12,8 @@ pub fn semantic(p: &Profile) -> Vec<Problem> {
     let components = component::of(p);
     sections(p, &components, &mut found);
     for c in &components {
-        c.check(p, &mut found);
-        for (at, r) in c.resources(p) {
+        (c.check)(p, &mut found);
+        for (at, r) in (c.resources)(p) {
             requests_within_limits(at, r, &mut found);
         }
     }
@@ -82,21 +82,17 @@ fn requests_within_limits(at: &str, r: &crate::profile::Resources, found: &mut F
 
 /// Sections that only make sense together with a component: the chosen database's section,
 /// and the sections of the parts that monitor, protect or scale components.
-fn sections(p: &Profile, components: &[Component], found: &mut Found) {
+fn sections(p: &Profile, components: &[&Component], found: &mut Found) {
     let chosen = p.profile.database;
-    for database in [Database::Statefulset, Database::Sqlite] {
-        let section = component::database_section(database);
-        let present = match database {
-            Database::Statefulset => p.postgresql.is_some(),
-            Database::Sqlite => p.persistence.is_some(),
-        };
-        let name = database.as_str();
-        if database == chosen && !present {
+    for database in component::databases() {
+        let (name, section) = (database.choice.as_str(), database.section);
+        let present = (database.configured)(p);
+        if database.choice == chosen && !present {
             found.fail(
                 section,
                 format!("is required: profile.database is `{name}`, configured by this section"),
             );
-        } else if database != chosen && present {
+        } else if database.choice != chosen && present {
             found.fail(
                 section,
                 format!(
@@ -106,9 +102,9 @@ fn sections(p: &Profile, components: &[Component], found: &mut Found) {
             );
         }
     }
-    let stateful = components.iter().any(|c| c.is_stateful_service());
-    let alert_rules = components.iter().any(|c| c.has_alert_rules());
-    let autoscaling = components.contains(&Component::Autoscaling);
+    let stateful = components.iter().any(|c| c.stateful_service);
+    let alert_rules = components.iter().any(|c| c.alert_rules);
+    let autoscaling = p.autoscaling.is_some();
     let requires = [
         (
             "metrics",

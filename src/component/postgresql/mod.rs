@@ -6,17 +6,35 @@ pub mod tuning;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Doc;
 use super::app::{APP_POOL_MAX, ROLLOUT_SURGE};
+use super::{Component, DatabaseImpl, chosen_by_database};
 use crate::formats::{
     Cidr, CronSchedule, Fraction, K8sName, MemoryQuantity, OptionalK8sName, OptionalMemoryQuantity,
     PageCost, PerMinute, PgAppUser, PgDuration, PgIdentifier, PgSize, TimeZone,
 };
-use crate::profile::{Image, Persistence, Profile, Resources};
+use crate::profile::{Database, Image, Persistence, Profile, Resources};
 use crate::validate::Found;
 
+/// PostgreSQL as a StatefulSet of the chart, with its exporter, WAL archive and backups.
+pub const STATEFULSET: Component = Component {
+    // `postgresql` holds what the app needs from any PostgreSQL (its migration).
+    source_dirs: &["postgresql", "postgresql-statefulset"],
+    docs: DOCS,
+    database: Some(DatabaseImpl {
+        choice: Database::Statefulset,
+        section: "postgresql",
+        configured: |p| p.postgresql.is_some(),
+        postgresql: true,
+    }),
+    alert_rules: true,
+    stateful_service: true,
+    present: chosen_by_database,
+    check,
+    resources: |p| p.postgresql.as_ref().map(resources).unwrap_or_default(),
+};
+
 /// The operating guides a PostgreSQL chart ships (the runbooks also cover Valkey's alerts).
-pub const DOCS: &[Doc] = &[
+const DOCS: &[super::Doc] = &[
     // It compares the profiles, so only charts with PostgreSQL carry it.
     ("docs/app.md", include_str!("../../../docs/app.md")),
     (
@@ -251,7 +269,7 @@ pub struct Postgresql {
 }
 
 /// The containers of the PostgreSQL pod and its backup job.
-pub fn resources(pg: &Postgresql) -> Vec<(&'static str, &Resources)> {
+fn resources(pg: &Postgresql) -> Vec<(&'static str, &Resources)> {
     vec![
         ("postgresql.resources", &pg.resources),
         ("postgresql.exporter.resources", &pg.exporter.resources),
