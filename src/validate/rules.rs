@@ -89,8 +89,8 @@ fn sections(p: &Profile, components: &[&Component], found: &mut Found) {
         let present = (database.configured)(p);
         if database.choice == chosen && !present {
             found.fail(
-                section,
-                format!("is required: profile.database is `{name}`, configured by this section"),
+                "profile.database",
+                format!("`{name}` needs a `{section}` section, which configures it"),
             );
         } else if database.choice != chosen && present {
             found.fail(
