@@ -155,6 +155,19 @@ pub enum TaintEffect {
 /// A pod toleration of a node taint.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Kubernetes' rules between operator and value, in the schema so that Helm enforces them too.
+#[schemars(extend("allOf" = [
+    {
+        "x-rule": {"key": "value", "message": "must be empty with operator `Exists`"},
+        "if": {"required": ["operator"], "properties": {"operator": {"const": "Exists"}}},
+        "then": {"not": {"required": ["value"]}}
+    },
+    {
+        "x-rule": {"key": "value", "message": "is required with operator `Equal`"},
+        "if": {"required": ["operator"], "properties": {"operator": {"const": "Equal"}}},
+        "then": {"required": ["value"]}
+    }
+]))]
 pub struct Toleration {
     /// Taint key to tolerate.
     pub key: LabelKey,

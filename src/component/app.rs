@@ -9,7 +9,7 @@ use crate::formats::{
     CronSchedule, FreeText, Hostname, HttpPath, K8sName, LabelKey, LabelValue, LlmModel,
     OptionalK8sName, Url,
 };
-use crate::profile::{Image, Profile, Resources, Toleration, TolerationOperator};
+use crate::profile::{Image, Profile, Resources, Toleration};
 use crate::validate::Found;
 
 use super::Component;
@@ -70,6 +70,31 @@ pub struct App {
 /// The app's LLM classification of alerts.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Rules in the schema, so that Helm enforces them on `--set` as alertchart does (a number
+// or boolean key, as --set makes of digits, has no length and counts as given).
+#[schemars(extend("allOf" = [
+    {
+        "x-rule": {
+            "key": "apiKey",
+            "message": "must be empty when app.llm.existingSecret names the Secret that holds the key"
+        },
+        "not": {
+            "required": ["apiKey", "existingSecret"],
+            "properties": {"apiKey": {"minLength": 1}, "existingSecret": {"minLength": 1}}
+        }
+    },
+    {
+        "x-rule": {
+            "key": "enabled",
+            "message": "needs an API key: set app.llm.existingSecret (a Secret with key `api-key`) or app.llm.apiKey"
+        },
+        "if": {"required": ["enabled"], "properties": {"enabled": {"const": true}}},
+        "then": {"anyOf": [
+            {"properties": {"apiKey": {"minLength": 1}}},
+            {"properties": {"existingSecret": {"minLength": 1}}}
+        ]}
+    }
+]))]
 pub struct Llm {
     /// Classify incoming alerts with the LLM; needs an API key (`apiKey` or `existingSecret`).
     pub enabled: bool,
@@ -158,35 +183,7 @@ pub struct Tests {
     pub image: Image,
 }
 
-/// The app's rules: tolerations, the retention schedule, the LLM key.
+/// The app's rules a schema cannot express.
 pub fn check(p: &Profile, found: &mut Found) {
-    for (i, t) in p.app.tolerations.iter().enumerate() {
-        match (t.operator, &t.value) {
-            (TolerationOperator::Exists, Some(_)) => found.fail(
-                &format!("app.tolerations.{i}.value"),
-                "must be empty with operator `Exists`".into(),
-            ),
-            (TolerationOperator::Equal, None) => found.fail(
-                &format!("app.tolerations.{i}.value"),
-                "is required with operator `Equal`".into(),
-            ),
-            _ => {}
-        }
-    }
     found.check_schedule("app.retentionSchedule", &p.app.retention_schedule);
-    let llm = &p.app.llm;
-    let has_key = !llm.api_key.0.is_empty();
-    let has_secret = !llm.existing_secret.as_str().is_empty();
-    if has_key && has_secret {
-        found.fail(
-            "app.llm.apiKey",
-            "must be empty when app.llm.existingSecret names the Secret that holds the key".into(),
-        );
-    }
-    if llm.enabled && !has_key && !has_secret {
-        found.fail(
-            "app.llm.enabled",
-            "needs an API key: set app.llm.existingSecret (a Secret with key `api-key`) or app.llm.apiKey".into(),
-        );
-    }
 }

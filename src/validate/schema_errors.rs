@@ -47,6 +47,28 @@ pub(super) fn problems_with(
 }
 
 fn explain(schema: &Value, error: &jsonschema::ValidationError<'_>, out: &mut Vec<Problem>) {
+    match rule(schema, error.schema_path().as_str()) {
+        Some((key, message)) => {
+            let mut path = pointer_segments(error.instance_path().as_str());
+            path.push(key);
+            out.push(Problem {
+                origin: None,
+                path,
+                message,
+                excerpt: None,
+                at_key: false,
+            });
+        }
+        None => explain_keyword(schema, error, out),
+    }
+}
+
+/// What the failing keyword expected.
+fn explain_keyword(
+    schema: &Value,
+    error: &jsonschema::ValidationError<'_>,
+    out: &mut Vec<Problem>,
+) {
     use jsonschema::error::ValidationErrorKind as K;
     let path = pointer_segments(error.instance_path().as_str());
     let value = short(error.instance());
@@ -143,6 +165,23 @@ fn explain(schema: &Value, error: &jsonschema::ValidationError<'_>, out: &mut Ve
 }
 
 /// What is wrong with a key its object does not allow.
+/// A rule between the keys of an object, stated in the schema as a subschema with
+/// `x-rule: {key, message}` (see `profile::Toleration`): the key it is about and its message,
+/// when the failing keyword at `schema_path` belongs to one.
+fn rule(schema: &Value, schema_path: &str) -> Option<(String, String)> {
+    let mut prefix = schema_path;
+    while let Some((parent, _)) = prefix.rsplit_once('/') {
+        prefix = parent;
+        if let Some(rule) = schema.pointer(prefix).and_then(|s| s.get("x-rule")) {
+            return Some((
+                rule["key"].as_str()?.into(),
+                rule["message"].as_str()?.into(),
+            ));
+        }
+    }
+    None
+}
+
 fn unexpected_key_message(object_schema: &Value) -> String {
     // A free-form mapping (labels, annotations) restricts the shape of its keys only.
     if object_schema["patternProperties"].is_object() {
