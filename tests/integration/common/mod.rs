@@ -55,8 +55,8 @@ pub fn profiles_with(path: &str) -> Vec<&'static str> {
     with
 }
 
-/// The non-default values file of a profile's tests: the one file `tests/values/<profile>-*.yaml`
-/// (e.g. `standard-production.yaml`).
+/// The non-default values file of a profile's tests: the one file
+/// `tests/values/<profile>-*.yaml` (e.g. `standard-production.yaml`).
 pub fn values_file(profile: &str) -> PathBuf {
     let dir = repo().join("tests/values");
     let prefix = format!("{profile}-");
