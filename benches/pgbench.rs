@@ -1,6 +1,6 @@
 //! pgbench on real PostgreSQL 16 servers started the way the chart's StatefulSet starts them
-//! (the test harness of tests/common/postgres.rs), with three sets of memory settings for
-//! the chart's default 2Gi memory limit:
+//! (the test harness of tests/integration/common/postgres.rs), with three sets of memory
+//! settings for the chart's default 2Gi memory limit:
 //!
 //! - `derived`: the chart's defaults, which alertchart derives from the limit;
 //! - `spec`: the static values of the chart specification (shared_buffers 256MB,
@@ -19,16 +19,16 @@
 //! [--seconds N] [--clients N]` (defaults: scale 50, 5 runs, 30 s, 8 clients). As root, like
 //! the tests. Results and machine in docs/performance.md.
 
-#[path = "../tests/common/mod.rs"]
+// The integration tests' shared helpers; a benchmark uses only some of them.
+#[allow(dead_code)]
+#[path = "../tests/integration/common/mod.rs"]
 mod common;
-#[path = "../tests/common/postgres.rs"]
-mod postgres;
 
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
-use postgres::{Cluster, Rendered, output_text};
+use common::postgres::{Cluster, Rendered, output_text};
 
 const LIMIT_BYTES: u64 = 2 << 30;
 

