@@ -5,10 +5,13 @@
 //! types and their doc comments. The types of each component's section live in its module
 //! under `component`; this module holds the profile itself and the types sections share.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Unexpected, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::component::app::{App, Ingress, Service, ServiceAccount, Tests};
 use crate::component::autoscaling::{Autoscaling, PodDisruptionBudget};
@@ -52,7 +55,7 @@ pub struct Profile {
     /// PodDisruptionBudget of the application (multi-replica profiles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_disruption_budget: Option<PodDisruptionBudget>,
-    /// Prometheus Operator integration of the components that expose metrics (needs its CRDs in the cluster when enabled).
+    /// Prometheus Operator integration of the components that expose metrics (on by default where the cluster has the Prometheus Operator's CRDs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,
     /// NetworkPolicies of the stateful components.
@@ -191,12 +194,71 @@ pub struct Persistence {
     pub storage_class: OptionalK8sName,
 }
 
+/// A switch of optional monitoring objects: `true`, `false`, or `auto` (the string), on
+/// when the cluster has what the objects need. Helm's `--set x=true` gives the boolean and
+/// `--set x=auto` the string, so both tools read the same flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoSwitch {
+    /// `auto`: decided at install time from the cluster's APIs (`.Capabilities.APIVersions`).
+    Auto,
+    /// `true`: always created.
+    On,
+    /// `false`: never created.
+    Off,
+}
+
+impl Serialize for AutoSwitch {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Auto => serializer.serialize_str("auto"),
+            Self::On => serializer.serialize_bool(true),
+            Self::Off => serializer.serialize_bool(false),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AutoSwitch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SwitchVisitor;
+        impl Visitor<'_> for SwitchVisitor {
+            type Value = AutoSwitch;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true, false or \"auto\"")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<AutoSwitch, E> {
+                Ok(if v { AutoSwitch::On } else { AutoSwitch::Off })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AutoSwitch, E> {
+                if v == "auto" {
+                    Ok(AutoSwitch::Auto)
+                } else {
+                    Err(E::invalid_value(Unexpected::Str(v), &self))
+                }
+            }
+        }
+        deserializer.deserialize_any(SwitchVisitor)
+    }
+}
+
+impl JsonSchema for AutoSwitch {
+    fn schema_name() -> Cow<'static, str> {
+        "AutoSwitch".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["boolean", "string"],
+            "enum": [true, false, "auto"],
+        })
+    }
+}
+
 /// ServiceMonitors for the Prometheus Operator.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceMonitor {
-    /// Create ServiceMonitors (needs the monitoring.coreos.com CRDs).
-    pub enabled: bool,
+    /// Create ServiceMonitors: `auto` when the cluster has the monitoring.coreos.com/v1 ServiceMonitor API (the Prometheus Operator's CRDs), `true` always, `false` never.
+    pub enabled: AutoSwitch,
     /// Scrape interval.
     pub interval: PromDuration,
     /// Scrape timeout; shorter than the interval.
@@ -209,8 +271,8 @@ pub struct ServiceMonitor {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PrometheusRule {
-    /// Create PrometheusRules (needs the monitoring.coreos.com CRDs).
-    pub enabled: bool,
+    /// Create PrometheusRules: `auto` when the cluster has the monitoring.coreos.com/v1 PrometheusRule API (the Prometheus Operator's CRDs), `true` always, `false` never.
+    pub enabled: AutoSwitch,
     /// Extra labels, e.g. `release` for kube-prometheus-stack's rule selector.
     pub labels: BTreeMap<LabelKey, LabelValue>,
     /// Base URL of the runbooks; each alert links to `<base>#<alert name in lower case>`.
@@ -234,8 +296,8 @@ pub struct Metrics {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GrafanaDashboards {
-    /// Create the dashboard ConfigMaps, one for each component of the chart that has a dashboard.
-    pub enabled: bool,
+    /// Create the dashboard ConfigMaps, one for each component of the chart that has a dashboard: `auto` when the chart creates its ServiceMonitors (the dashboards show what they scrape), `true` always, `false` never.
+    pub enabled: AutoSwitch,
     /// Labels the Grafana sidecar selects dashboard ConfigMaps by (kube-prometheus-stack: `grafana_dashboard: "1"`).
     pub labels: BTreeMap<LabelKey, LabelValue>,
     /// Annotations of the dashboard ConfigMaps, e.g. the sidecar's folder annotation (`grafana_folder: Databases`).

@@ -189,7 +189,12 @@ fn leaf_rows(
     if let Some(options) = schema["enum"].as_array() {
         let options: Vec<String> = options
             .iter()
-            .map(|o| format!("`{}`", o.as_str().unwrap_or_default()))
+            .map(|o| {
+                format!(
+                    "`{}`",
+                    o.as_str().map_or_else(|| o.to_string(), str::to_string)
+                )
+            })
             .collect();
         kind = format!("{kind} ({})", options.join(", "));
     } else if let Some(title) = schema["title"].as_str() {

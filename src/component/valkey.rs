@@ -85,6 +85,12 @@ pub struct ValkeyAlerts {
     /// Warn when more clients than this are connected.
     #[schemars(range(min = 1, max = 100_000))]
     pub connected_clients_max: u32,
+    /// Warn when the data volume has been fuller than this percentage of its capacity for 15 minutes (kubelet volume statistics).
+    #[schemars(range(min = 1, max = 99))]
+    pub volume_used_percent: u32,
+    /// Page when the data volume, at its growth over the last 6 hours, will be full within this many hours; only volumes more than half full.
+    #[schemars(range(min = 1, max = 720))]
+    pub volume_full_in_hours: u32,
 }
 
 /// The Valkey cache.

@@ -17,8 +17,9 @@ use crate::common;
 use crate::common::{chart_dir, helm_template, repo, tool, yaml_docs};
 
 /// The PostgreSQL alerts of the chart specification, plus the pg_wal growth alert it asks
-/// for ("alert on them, and on pg_wal growth").
-const POSTGRESQL_ALERTS: [&str; 14] = [
+/// for ("alert on them, and on pg_wal growth"), the exporter's failing scrapes (the
+/// data-loss alerts' inputs) and the data and backup volumes filling up.
+const POSTGRESQL_ALERTS: [&str; 19] = [
     "PostgreSQLDown",
     "PostgreSQLTooManyConnections",
     "PostgreSQLReplicationLag",
@@ -33,15 +34,23 @@ const POSTGRESQL_ALERTS: [&str; 14] = [
     "PostgreSQLWALArchivingFailed",
     "PostgreSQLBackupOld",
     "PostgreSQLWALSizeHigh",
+    "PostgreSQLExporterErrors",
+    "PostgreSQLDataVolumeUsageHigh",
+    "PostgreSQLDataVolumeFillingUp",
+    "PostgreSQLBackupVolumeUsageHigh",
+    "PostgreSQLBackupVolumeFillingUp",
 ];
 
-/// The Valkey alerts: down, out of memory, too many / rejected connections, persistence.
-const VALKEY_ALERTS: [&str; 5] = [
+/// The Valkey alerts: down, out of memory, too many / rejected connections, persistence,
+/// the data volume filling up.
+const VALKEY_ALERTS: [&str; 7] = [
     "ValkeyDown",
     "ValkeyOutOfMemory",
     "ValkeyTooManyConnections",
     "ValkeyRejectedConnections",
     "ValkeyPersistenceFailure",
+    "ValkeyDataVolumeUsageHigh",
+    "ValkeyDataVolumeFillingUp",
 ];
 
 const RUNBOOK_BASE: &str = "https://github.com/alertchart/alertchart/blob/main/docs/runbooks.md";
@@ -235,6 +244,10 @@ fn the_specified_severities_are_kept() {
         "PostgreSQLTooManyConnections",
         "PostgreSQLReplicationLag",
         "PostgreSQLTxidExhaustionRisk",
+        "PostgreSQLWALArchivingFailed",
+        "PostgreSQLDataVolumeFillingUp",
+        "PostgreSQLBackupVolumeFillingUp",
+        "ValkeyDataVolumeFillingUp",
     ] {
         assert_eq!(severity(name), "critical", "{name}");
     }
@@ -246,17 +259,34 @@ fn the_specified_severities_are_kept() {
         "PostgreSQLVacuumOld",
         "PostgreSQLHighCheckpointRate",
         "PostgreSQLHighBufferBackendWrites",
+        "PostgreSQLBackupOld",
+        "PostgreSQLExporterErrors",
+        "PostgreSQLDataVolumeUsageHigh",
+        "PostgreSQLBackupVolumeUsageHigh",
+        "ValkeyDataVolumeUsageHigh",
     ] {
         assert_eq!(severity(name), "warning", "{name}");
     }
 }
 
+/// Every selector names this release's exporter (its job) in its namespace, or, for the
+/// kubelet's volume statistics, this release's claims.
 #[test]
 fn every_metric_selector_is_scoped_to_this_releases_exporter() {
     for rule in prometheus_rules(&[]) {
-        let job = match rule["metadata"]["labels"]["app.kubernetes.io/component"].as_str() {
-            Some("postgresql") => "ah-alert-history-postgresql-metrics",
-            Some("valkey") => "ah-alert-history-valkey",
+        let (job, claims) = match rule["metadata"]["labels"]["app.kubernetes.io/component"].as_str()
+        {
+            Some("postgresql") => (
+                "ah-alert-history-postgresql-metrics",
+                &[
+                    r#"persistentvolumeclaim=~"data-ah-alert-history-postgresql-[0-9]+""#,
+                    r#"persistentvolumeclaim="ah-alert-history-postgresql-backup""#,
+                ][..],
+            ),
+            Some("valkey") => (
+                "ah-alert-history-valkey",
+                &[r#"persistentvolumeclaim=~"data-ah-alert-history-valkey-[0-9]+""#][..],
+            ),
             other => panic!("unexpected PrometheusRule component {other:?}"),
         };
         for alert in alert_rules(std::slice::from_ref(&rule)) {
@@ -265,6 +295,14 @@ fn every_metric_selector_is_scoped_to_this_releases_exporter() {
             let sels = common::promql::selectors(expr);
             assert!(!sels.is_empty(), "{name}: no metric selector in {expr}");
             for (metric, matchers) in sels {
+                if metric.starts_with("kubelet_volume_stats_") {
+                    assert!(
+                        matchers.contains("namespace=\"alerts\"")
+                            && claims.iter().any(|c| matchers.contains(c)),
+                        "{name}: selector {metric}{{{matchers}}} is not limited to the claims {claims:?} in namespace alerts"
+                    );
+                    continue;
+                }
                 assert!(
                     matchers.contains("namespace=\"alerts\"")
                         && matchers.contains(&format!("job=\"{job}\"")),
@@ -282,16 +320,28 @@ fn backup_alerts_are_left_out_when_backups_are_disabled() {
         .iter()
         .map(|r| r["alert"].as_str().unwrap())
         .collect();
-    for absent in ["PostgreSQLBackupOld", "PostgreSQLWALArchivingFailed"] {
+    for absent in [
+        "PostgreSQLBackupOld",
+        "PostgreSQLWALArchivingFailed",
+        "PostgreSQLBackupVolumeUsageHigh",
+        "PostgreSQLBackupVolumeFillingUp",
+    ] {
         assert!(
             !names.contains(&absent),
             "{absent} rendered without backups"
         );
     }
-    assert!(
-        names.contains(&"PostgreSQLWALSizeHigh"),
-        "pg_wal growth is watched regardless"
-    );
+    for present in [
+        "PostgreSQLWALSizeHigh",
+        "PostgreSQLExporterErrors",
+        "PostgreSQLDataVolumeUsageHigh",
+        "PostgreSQLDataVolumeFillingUp",
+    ] {
+        assert!(
+            names.contains(&present),
+            "{present} is rendered regardless of backups"
+        );
+    }
 }
 
 /// GitHub's anchor of a Markdown heading: lower case, spaces to dashes, punctuation dropped.

@@ -187,6 +187,186 @@ fn prometheus_rules_and_service_monitors_match_the_operator_crds() {
     );
 }
 
+const SERVICE_MONITOR_API: &str = "monitoring.coreos.com/v1/ServiceMonitor";
+const PROMETHEUS_RULE_API: &str = "monitoring.coreos.com/v1/PrometheusRule";
+
+/// Numbers of ServiceMonitors, PrometheusRules and Grafana dashboard ConfigMaps.
+type Monitoring = (usize, usize, usize);
+
+/// How many ServiceMonitors, PrometheusRules and Grafana dashboard ConfigMaps the standard
+/// chart renders with these `helm template` arguments.
+fn monitoring_objects(args: &[&str]) -> Monitoring {
+    let docs = yaml_docs(&helm_template(&chart_dir("standard"), args));
+    let count = |kind: &str, suffix: &str| {
+        docs.iter()
+            .filter(|d| {
+                d["kind"] == kind
+                    && d["metadata"]["name"]
+                        .as_str()
+                        .is_some_and(|n| n.ends_with(suffix))
+            })
+            .count()
+    };
+    (
+        count("ServiceMonitor", ""),
+        count("PrometheusRule", ""),
+        count("ConfigMap", "-dashboard"),
+    )
+}
+
+/// `metrics.*.enabled` default to `auto`: ServiceMonitors and PrometheusRules exactly when
+/// the cluster serves their API (`helm template --api-versions` stands in for the cluster),
+/// the Grafana dashboard with the ServiceMonitors; `true` renders them without the API,
+/// `false` never, and the three spellings work with `--set`, `--set-string` (`auto`) and a
+/// values file, for Helm and alertchart alike.
+#[test]
+fn monitoring_is_on_where_the_cluster_has_the_prometheus_operator_apis() {
+    let (sm, pr) = (SERVICE_MONITOR_API, PROMETHEUS_RULE_API);
+    let values = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        values.path(),
+        "metrics:\n  serviceMonitor:\n    enabled: auto\n  prometheusRule:\n    enabled: true\n  grafanaDashboards:\n    enabled: no\n",
+    )
+    .unwrap();
+    let file = values.path().to_str().unwrap();
+    let all_true = "metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true";
+    let all_false = "metrics.serviceMonitor.enabled=false,metrics.prometheusRule.enabled=false,metrics.grafanaDashboards.enabled=false";
+    let cases: &[(&[&str], Monitoring)] = &[
+        // Defaults (auto): nothing without the APIs, each kind with its own API.
+        (&[], (0, 0, 0)),
+        (&["--api-versions", sm], (2, 0, 1)),
+        (&["--api-versions", pr], (0, 2, 0)),
+        (&["--api-versions", sm, "--api-versions", pr], (2, 2, 1)),
+        // The group/version alone does not say the CRD of the kind is installed.
+        (&["--api-versions", "monitoring.coreos.com/v1"], (0, 0, 0)),
+        // An explicit `auto`, from --set and --set-string.
+        (
+            &[
+                "--set",
+                "metrics.serviceMonitor.enabled=auto",
+                "--api-versions",
+                sm,
+            ],
+            (2, 0, 1),
+        ),
+        (
+            &["--set-string", "metrics.prometheusRule.enabled=auto"],
+            (0, 0, 0),
+        ),
+        // `true` renders without the APIs (Helm's --set types True as a boolean too).
+        (&["--set", all_true], (2, 2, 1)),
+        (&["--set", "metrics.prometheusRule.enabled=True"], (0, 2, 0)),
+        (
+            &["--set", "metrics.grafanaDashboards.enabled=true"],
+            (0, 0, 1),
+        ),
+        // `false` never renders, even with the APIs.
+        (
+            &[
+                "--set",
+                all_false,
+                "--api-versions",
+                sm,
+                "--api-versions",
+                pr,
+            ],
+            (0, 0, 0),
+        ),
+        (
+            &[
+                "--set",
+                "metrics.grafanaDashboards.enabled=false",
+                "--api-versions",
+                sm,
+            ],
+            (2, 0, 0),
+        ),
+        // A values file: auto, true and YAML 1.1's `no`.
+        (&["-f", file, "--api-versions", sm], (2, 2, 0)),
+        (&["-f", file], (0, 2, 0)),
+    ];
+    for (args, expected) in cases {
+        assert_eq!(
+            monitoring_objects(args),
+            *expected,
+            "(ServiceMonitors, PrometheusRules, dashboards) of helm template {args:?}"
+        );
+    }
+}
+
+/// The monitoring switches take `auto`, `true` and `false` from alertchart's flags as from
+/// Helm's, and both refuse anything else.
+#[test]
+fn alertchart_and_helm_take_auto_true_and_false_and_refuse_other_switch_values() {
+    let values = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        values.path(),
+        "metrics:\n  serviceMonitor:\n    enabled: auto\n  grafanaDashboards:\n    enabled: no\n",
+    )
+    .unwrap();
+    let file = values.path().to_str().unwrap();
+    // alertchart takes the same flags and keeps them in the chart's values.yaml.
+    for set in ["auto", "true", "false", "TRUE"] {
+        let arg = format!("metrics.serviceMonitor.enabled={set}");
+        let out = Command::new(env!("CARGO_BIN_EXE_alertchart"))
+            .args(["validate", "--set", &arg, "-f", file])
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "alertchart validate --set {arg}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    run_ok(
+        Command::new(env!("CARGO_BIN_EXE_alertchart"))
+            .args([
+                "render",
+                "--set",
+                "metrics.prometheusRule.enabled=true",
+                "--out",
+            ])
+            .arg(dir.path())
+            .current_dir(repo()),
+    );
+    let values = std::fs::read_to_string(dir.path().join("alert-history/values.yaml")).unwrap();
+    assert!(values.contains("    enabled: auto\n"), "{values}");
+    assert!(values.contains("    enabled: true\n"), "{values}");
+    // Anything else is refused by both.
+    for set in ["maybe", "on", "Auto", "1"] {
+        let arg = format!("metrics.prometheusRule.enabled={set}");
+        let helm = Command::new(tool("helm"))
+            .args(["template", "ah"])
+            .arg(chart_dir("standard"))
+            .args(["--set", &arg])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&helm.stderr);
+        assert!(
+            !helm.status.success() && stderr.contains("/metrics/prometheusRule/enabled"),
+            "helm --set {arg}: {stderr}"
+        );
+        let ours = Command::new(env!("CARGO_BIN_EXE_alertchart"))
+            .args(["validate", "--set", &arg])
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&ours.stderr);
+        assert_eq!(
+            ours.status.code(),
+            Some(1),
+            "alertchart --set {arg}: {stderr}"
+        );
+        assert!(
+            stderr.contains("metrics.prometheusRule.enabled")
+                && stderr.contains("is not one of `true`, `false`, `auto`"),
+            "alertchart --set {arg}: {stderr}"
+        );
+    }
+}
+
 /// The roles init.sql manages itself cannot be the app user: one rule, in the schema, so
 /// `alertchart validate` and `helm install` refuse the same names.
 #[test]

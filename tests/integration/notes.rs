@@ -69,10 +69,12 @@ fn standard_notes_say_what_was_installed_and_how_to_use_it() {
             "schedule \"0 2 * * *\" (Etc/UTC)",
             "The first base backup runs at the first scheduled time after this install",
             "kubectl -n alerts create job --from=cronjob/ah-alert-history-postgresql-backup",
-            // monitoring add-ons and how to switch them on
-            "metrics.serviceMonitor.enabled=true",
-            "metrics.prometheusRule.enabled=true",
-            "metrics.grafanaDashboards.enabled=true",
+            // monitoring add-ons: `auto`, and no Prometheus Operator API without a cluster
+            "ServiceMonitors: not created, the cluster has no monitoring.coreos.com/v1 ServiceMonitor API",
+            "metrics.serviceMonitor.enabled=auto: an upgrade after installing the Prometheus Operator creates them; true forces them",
+            "Alert rules: not created, the cluster has no monitoring.coreos.com/v1 PrometheusRule API",
+            "metrics.prometheusRule.enabled=auto",
+            "Grafana dashboard: not created, as no ServiceMonitors are (metrics.grafanaDashboards.enabled=auto; true forces it)",
             // Pod Security
             "kubectl label namespace alerts pod-security.kubernetes.io/enforce=restricted",
             // generated passwords (no cluster: lookup finds no Secret)
@@ -266,6 +268,43 @@ fn add_ons_and_ingress_are_described_when_enabled() {
         "add-ons on",
     );
     assert_lacks(&text, &["port-forward"], "add-ons on");
+}
+
+#[test]
+fn monitoring_switched_off_says_so_and_how_to_switch_it_back_on() {
+    let text = notes(
+        "standard",
+        &[
+            "--set",
+            "metrics.serviceMonitor.enabled=false,metrics.prometheusRule.enabled=false",
+            "--set",
+            "metrics.grafanaDashboards.enabled=false",
+        ],
+    );
+    assert_has(
+        &text,
+        &[
+            "ServiceMonitors: off (metrics.serviceMonitor.enabled=false; auto creates them where the Prometheus Operator is installed).",
+            "Alert rules: off (metrics.prometheusRule.enabled=false; auto creates the PrometheusRules where the Prometheus Operator is installed).",
+            "Grafana dashboard: off (metrics.grafanaDashboards.enabled=false; true creates it for the Grafana sidecar).",
+        ],
+        "monitoring off",
+    );
+    assert_lacks(&text, &["not created", "created,"], "monitoring off");
+    // `true` for the ServiceMonitors alone: the dashboard's `auto` follows them.
+    let text = notes(
+        "standard",
+        &["--set", "metrics.serviceMonitor.enabled=true"],
+    );
+    assert_has(
+        &text,
+        &[
+            "ServiceMonitors: created.",
+            "Grafana dashboard: ConfigMap \"ah-alert-history-postgresql-dashboard\"",
+            "Alert rules: not created",
+        ],
+        "ServiceMonitors forced on",
+    );
 }
 
 /// Names the NOTES give, and the kind of object each must be in the rendered chart.

@@ -662,6 +662,15 @@ fn real_postgres_exporter_with_the_sidecar_env_exposes_every_custom_metric() {
 const NOT_FROM_V011: &[(&str, &str)] = &[
     // Prometheus records `up` for every scrape target itself; no exporter exposes it.
     ("up", "Prometheus"),
+    // The kubelet's volume statistics of the data and backup claims (the volume alerts).
+    (
+        "kubelet_volume_stats_available_bytes",
+        "kubelet (/metrics of each node)",
+    ),
+    (
+        "kubelet_volume_stats_capacity_bytes",
+        "kubelet (/metrics of each node)",
+    ),
     // v0.15 collector `replication` (collector/pg_replication.go, enabled by default);
     // v0.11 had no replication collector.
     (

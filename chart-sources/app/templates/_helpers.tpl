@@ -134,3 +134,38 @@ otherwise "<fullname>-llm", made by this chart from .Values.app.llm.apiKey.
 {{- include "alert-history.componentName" (dict "root" . "component" "llm") -}}
 {{- end -}}
 {{- end -}}
+[%- if components.postgresql or components.valkey %]
+
+{{/*
+Whether the chart creates its monitoring objects: "true" or "". Each metrics.*.enabled is true,
+false or "auto". With auto, ServiceMonitors and PrometheusRules are created when the cluster
+serves their monitoring.coreos.com/v1 API (the Prometheus Operator's CRDs; `helm template`
+knows only the APIs given with --api-versions), and the Grafana dashboards when the
+ServiceMonitors are (the dashboards show what those scrape).
+Usage: if include "alert-history.serviceMonitor.enabled" .
+*/}}
+{{- define "alert-history.autoSwitch" -}}
+{{- if kindIs "bool" .value -}}
+{{- if .value }}true{{ end -}}
+{{- else if and (eq (toString .value) "auto") (.root.Capabilities.APIVersions.Has .api) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "alert-history.serviceMonitor.enabled" -}}
+{{- include "alert-history.autoSwitch" (dict "root" . "value" .Values.metrics.serviceMonitor.enabled "api" "monitoring.coreos.com/v1/ServiceMonitor") -}}
+{{- end -}}
+
+{{- define "alert-history.prometheusRule.enabled" -}}
+{{- include "alert-history.autoSwitch" (dict "root" . "value" .Values.metrics.prometheusRule.enabled "api" "monitoring.coreos.com/v1/PrometheusRule") -}}
+{{- end -}}
+
+{{- define "alert-history.grafanaDashboards.enabled" -}}
+{{- $v := .Values.metrics.grafanaDashboards.enabled -}}
+{{- if kindIs "bool" $v -}}
+{{- if $v }}true{{ end -}}
+{{- else if eq (toString $v) "auto" -}}
+{{- include "alert-history.serviceMonitor.enabled" . -}}
+{{- end -}}
+{{- end -}}
+[%- endif %]

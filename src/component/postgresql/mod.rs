@@ -234,6 +234,12 @@ pub struct PostgresqlAlerts {
     /// Alert when the newest successful base backup is older than this many hours.
     #[schemars(range(min = 1, max = 8760))]
     pub backup_max_age_hours: u32,
+    /// Warn when the data volume or the backup volume has been fuller than this percentage of its capacity for 15 minutes (kubelet volume statistics).
+    #[schemars(range(min = 1, max = 99))]
+    pub volume_used_percent: u32,
+    /// Page when the data volume (at its growth over the last 6 hours) or the backup volume (over the last 24 hours, a cycle of base backups) will be full within this many hours; only volumes more than half full.
+    #[schemars(range(min = 1, max = 720))]
+    pub volume_full_in_hours: u32,
 }
 
 /// The PostgreSQL database.
