@@ -131,6 +131,10 @@ fn bump_first_number(s: &str) -> String {
     format!("{}{}{}", &s[..start], n + 1, &s[start + len..])
 }
 
+fn key_path(keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|k| (*k).to_string()).collect()
+}
+
 fn set(values: &mut Value, path: &[String], new: Value) {
     let (last, parents) = path.split_last().unwrap();
     let parent = parents.iter().fold(values, |v, k| &mut v[k]);
@@ -195,6 +199,12 @@ fn dead_leaves(profile: &str) -> Vec<String> {
     let mut base: Value =
         yaml_serde::from_str(&std::fs::read_to_string(chart.join("values.yaml")).unwrap()).unwrap();
     enable_everything(&mut base);
+    // The LLM switch on needs its key (the schema's rule): a Secret of the user's.
+    set(
+        &mut base,
+        &key_path(&["app", "llm", "existingSecret"]),
+        json!("liveness-llm"),
+    );
     let dir = tempfile::tempdir().unwrap();
     let baseline =
         render(&chart, &base, dir.path(), "base").expect("the all-enabled values render");
@@ -217,6 +227,14 @@ fn dead_leaves(profile: &str) -> Vec<String> {
                     let mut values = base.clone();
                     set(&mut values, path, new.clone());
                     let key = path.join(".");
+                    if key == "app.llm.apiKey" {
+                        // A key in the values replaces the user's Secret (the schema's rule).
+                        set(
+                            &mut values,
+                            &key_path(&["app", "llm", "existingSecret"]),
+                            json!(""),
+                        );
+                    }
                     match render(&chart, &values, dir.path(), &i.to_string()) {
                         Ok(docs) if docs == baseline => dead
                             .lock()
