@@ -5,6 +5,12 @@
 //! its chart sources: every file under `chart-sources/<dir>/` for each of its `source_dirs`,
 //! included exactly when the profile has the component. Rendering and validation loop over
 //! `ALL`; adding a component is a module here, a variant, and its source directory.
+//!
+//! The files every chart has (`chart-sources/app/`: Chart.yaml, README, NOTES, the Deployment,
+//! the retention job) do not branch on components: they have named slots, which each component
+//! fills from its `slots/` directory (render.rs describes the contract), and branch only on
+//! `Facts`. The database implementations fill the same slots, so a new one is complete when
+//! its directories fill every slot the others fill (a test checks it).
 
 pub mod app;
 pub mod autoscaling;
@@ -81,6 +87,17 @@ impl Component {
         matches!(self, Self::PostgresqlStatefulset | Self::Valkey)
     }
 
+    /// Whether the component keeps passwords in a Secret it generates (`<section>.auth`).
+    pub fn has_generated_passwords(self) -> bool {
+        matches!(self, Self::PostgresqlStatefulset | Self::Valkey)
+    }
+
+    /// Whether the component is an implementation of the app's database: each fills the
+    /// same slots of the shared templates, so that one can stand in for another.
+    pub fn is_database(self) -> bool {
+        matches!(self, Self::Sqlite | Self::PostgresqlStatefulset)
+    }
+
     /// Whether the component has exporters, dashboards or NetworkPolicies (`metrics`,
     /// `networkPolicy`): the stateful components.
     pub fn is_stateful_service(self) -> bool {
@@ -129,30 +146,40 @@ pub fn database_section(database: Database) -> &'static str {
     }
 }
 
-/// What the templates may branch on, computed once from the components: which parts the
-/// chart has, never values (those stay Helm values).
+/// What the shared templates may branch on, computed once from the components: what the
+/// chart has, by meaning, never which component brings it (a component puts its own text
+/// into the slots of the shared templates instead), and never values (those stay Helm values).
 #[allow(clippy::struct_excessive_bools)] // independent facts, one per part of the chart
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Facts {
-    /// The database is PostgreSQL (whatever runs it).
+    /// The database is PostgreSQL (whatever runs it). Going: the shared templates still
+    /// branch on it until they are converted to slots.
     pub postgresql: bool,
-    /// The database is SQLite in the app pod.
+    /// The database is SQLite in the app pod. Going, as `postgresql`.
     pub sqlite: bool,
+    /// The chart has the Valkey cache. Going, as `postgresql`.
     pub valkey: bool,
+    /// The app's replicas follow a HorizontalPodAutoscaler.
     pub autoscaling: bool,
     /// Some component has alert rules.
     pub alert_rules: bool,
+    /// Some component keeps passwords in a Secret the chart generates unless told to use an
+    /// existing one.
+    pub generated_passwords: bool,
+    /// Some component has NetworkPolicies (`networkPolicy`).
+    pub network_policies: bool,
 }
 
 impl Facts {
     pub fn of(components: &[Component]) -> Self {
-        let has = |c| components.contains(&c);
         Self {
-            postgresql: has(Component::PostgresqlStatefulset),
-            sqlite: has(Component::Sqlite),
-            valkey: has(Component::Valkey),
-            autoscaling: has(Component::Autoscaling),
+            postgresql: components.contains(&Component::PostgresqlStatefulset),
+            sqlite: components.contains(&Component::Sqlite),
+            valkey: components.contains(&Component::Valkey),
+            autoscaling: components.contains(&Component::Autoscaling),
             alert_rules: components.iter().any(|c| c.has_alert_rules()),
+            generated_passwords: components.iter().any(|c| c.has_generated_passwords()),
+            network_policies: components.iter().any(|c| c.is_stateful_service()),
         }
     }
 }

@@ -15,7 +15,7 @@ sys.path.insert(0, os.getcwd())
 from src.alert_history.logging_config import setup_logging  # noqa: E402
 
 DAYS = int(os.environ["RETENTION_DAYS"])
-[%- if components.postgresql %]
+[%- if facts.postgresql %]
 
 
 async def clean():
