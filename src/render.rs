@@ -464,7 +464,7 @@ mod tests {
             .collect();
         assert!(databases.len() >= 2, "{databases:?}");
         let expected = filled_by(databases[0]);
-        for slot in ["deployment_strategy", "deployment_volumes"] {
+        for slot in ["retention_clean", "notes_runs", "readme_credentials"] {
             assert!(expected.contains(slot), "{slot} is a database slot");
         }
         for database in &databases[1..] {

@@ -152,13 +152,6 @@ pub fn database_section(database: Database) -> &'static str {
 #[allow(clippy::struct_excessive_bools)] // independent facts, one per part of the chart
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Facts {
-    /// The database is PostgreSQL (whatever runs it). Going: the shared templates still
-    /// branch on it until they are converted to slots.
-    pub postgresql: bool,
-    /// The database is SQLite in the app pod. Going, as `postgresql`.
-    pub sqlite: bool,
-    /// The chart has the Valkey cache. Going, as `postgresql`.
-    pub valkey: bool,
     /// The app's replicas follow a HorizontalPodAutoscaler.
     pub autoscaling: bool,
     /// Some component has alert rules.
@@ -173,9 +166,6 @@ pub struct Facts {
 impl Facts {
     pub fn of(components: &[Component]) -> Self {
         Self {
-            postgresql: components.contains(&Component::PostgresqlStatefulset),
-            sqlite: components.contains(&Component::Sqlite),
-            valkey: components.contains(&Component::Valkey),
             autoscaling: components.contains(&Component::Autoscaling),
             alert_rules: components.iter().any(|c| c.has_alert_rules()),
             generated_passwords: components.iter().any(|c| c.has_generated_passwords()),
