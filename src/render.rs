@@ -27,7 +27,11 @@ pub const SOURCES: &[(&str, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/c
 #[derive(Serialize)]
 struct TemplateContext<'a> {
     profile: &'a crate::profile::ProfileMeta,
-    components: Facts,
+    /// What the chart has, by meaning (never which component brings it): the shared
+    /// templates branch on these, the components fill their slots.
+    facts: Facts,
+    /// The documents of `docs/` the chart ships, for links to them.
+    docs: Vec<&'static str>,
     generator: Generator,
     app_version: &'a str,
     values_table: String,
@@ -196,7 +200,8 @@ pub fn files(profile: &Profile, derived: &[tuning::Derived]) -> Result<Rendered>
     }
     let mut context = Context::from_serialize(&TemplateContext {
         profile: &profile.profile,
-        components: Facts::of(&components),
+        facts: Facts::of(&components),
+        docs: docs(&components),
         generator: Generator {
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
@@ -208,7 +213,13 @@ pub fn files(profile: &Profile, derived: &[tuning::Derived]) -> Result<Rendered>
         rollout_surge: app::ROLLOUT_SURGE,
     })
     .map_err(|e| Bug(format!("template context: {e}")))?;
-    context.insert("slots", &slots(&mut tera, &context, &dirs)?);
+    let fragments = slots(&mut tera, &context, &dirs)?;
+    let slots: BTreeMap<&str, String> = fragments
+        .iter()
+        .map(|(name, contributions)| (name.as_str(), slot_text(contributions)))
+        .collect();
+    context.insert("slots", &slots);
+    context.insert("fragments", &fragments);
 
     let mut files = BTreeMap::new();
     for (path, source) in wanted {
@@ -261,15 +272,26 @@ fn slot_name(path: &str) -> Option<&str> {
     Some(file.split_once('.').map_or(file, |(name, _)| name))
 }
 
-/// The text of every slot: what the components in `dirs` put into the places of the shared
-/// templates that say `[[- slots.<name> ]]`. Each contribution is rendered with `context` and
-/// starts on a line of its own; a slot no component of this chart fills is empty, so the
-/// place it sits in disappears with the whitespace before it.
-fn slots(tera: &mut Tera, context: &Context, dirs: &[&str]) -> Result<BTreeMap<String, String>> {
-    let mut slots: BTreeMap<String, String> = SOURCES
+/// What the components in `dirs` contribute to each slot of the shared templates, in
+/// component order.
+///
+/// The contract: a component fills slot `<name>` with its file `slots/<name>.<ext>`, a Tera
+/// template rendered with the chart's context, final line breaks dropped. The shared
+/// templates read a slot two ways (see `chart`):
+/// - `slots.<name>`: the text, each contribution starting on a line of its own, for a block
+///   (`[[- slots.<name> ]]`: the `-` trims the place, so an empty slot leaves nothing);
+/// - `fragments.<name>`: the contributions as a list, for a slot inside a line
+///   (`[[ fragments.<name> | join(sep=", ") ]]`).
+///
+/// Every slot that any component has is defined, empty when no component of this chart
+/// fills it. A contribution that renders to whitespace only adds nothing: a component
+/// states that it has nothing for a slot with a file holding just a Tera comment (which is
+/// how every database component fills the same slots, see the tests).
+fn slots(tera: &mut Tera, context: &Context, dirs: &[&str]) -> Result<Contributions> {
+    let mut slots: Contributions = SOURCES
         .iter()
         .filter_map(|(_, path, _)| slot_name(path))
-        .map(|name| (name.to_string(), String::new()))
+        .map(|name| (name.to_string(), Vec::new()))
         .collect();
     // In component order, which `dirs` follows.
     for dir in dirs {
@@ -283,12 +305,39 @@ fn slots(tera: &mut Tera, context: &Context, dirs: &[&str]) -> Result<BTreeMap<S
             let rendered = tera
                 .render(&key, context)
                 .map_err(|e| Bug(format!("rendering {key}: {e}")))?;
-            let slot = slots.get_mut(name).expect("every slot name is a key");
-            slot.push('\n');
-            slot.push_str(rendered.trim_end_matches('\n'));
+            if !rendered.trim().is_empty() {
+                slots
+                    .get_mut(name)
+                    .expect("every slot name is a key")
+                    .push(rendered.trim_end_matches('\n').to_string());
+            }
         }
     }
     Ok(slots)
+}
+
+/// The contributions to each slot, by slot name.
+type Contributions = BTreeMap<String, Vec<String>>;
+
+/// A slot's text for a block: each contribution starting on a line of its own.
+fn slot_text(contributions: &[String]) -> String {
+    let mut text = String::new();
+    for contribution in contributions {
+        text.push('\n');
+        text.push_str(contribution);
+    }
+    text
+}
+
+/// The documents the chart of `components` ships, by path.
+fn docs(components: &[&component::Component]) -> Vec<&'static str> {
+    let mut docs: Vec<&str> = components
+        .iter()
+        .flat_map(|c| c.docs.iter().map(|(path, _)| *path))
+        .collect();
+    docs.sort_unstable();
+    docs.dedup();
+    docs
 }
 
 /// Tera's delimiters: `[% %]`, `[[ ]]` and `[# #]`, which Helm templates do not use.
@@ -393,6 +442,109 @@ mod tests {
         for not in ["a", "a\n\n", "a \nb\n", "a\r\n", "a\u{3000}\n", "\n\n"] {
             assert!(!is_normalized(not), "{not:?}");
         }
+    }
+
+    fn tera() -> Tera {
+        let mut tera = Tera::new();
+        tera.set_delimiters(delimiters()).unwrap();
+        tera.autoescape_on(Vec::<&str>::new());
+        tera
+    }
+
+    /// The slots a component fills, from the files of its directories.
+    fn filled_by(component: &component::Component) -> std::collections::BTreeSet<&'static str> {
+        SOURCES
+            .iter()
+            .filter(|(dir, _, _)| component.source_dirs.contains(dir))
+            .filter_map(|(_, path, _)| slot_name(path))
+            .collect()
+    }
+
+    #[test]
+    fn every_database_component_fills_the_same_slots() {
+        // What one database puts into the shared templates, another must replace (or say, with
+        // a comment-only file, that it has nothing there): a new database implementation is
+        // complete when its directories fill this same set.
+        let databases: Vec<_> = component::ALL
+            .iter()
+            .copied()
+            .filter(|c| c.database.is_some())
+            .collect();
+        assert!(databases.len() >= 2, "{databases:?}");
+        let expected = filled_by(databases[0]);
+        for slot in ["retention_clean", "notes_runs", "readme_credentials"] {
+            assert!(expected.contains(slot), "{slot} is a database slot");
+        }
+        for database in &databases[1..] {
+            let filled = filled_by(database);
+            assert!(
+                filled == expected,
+                "{database:?} fills {:?} that {:?} does not, and misses {:?}",
+                filled.difference(&expected).collect::<Vec<_>>(),
+                databases[0],
+                expected.difference(&filled).collect::<Vec<_>>(),
+            );
+        }
+    }
+
+    #[test]
+    fn every_slot_has_a_place_in_a_shared_template() {
+        // A slot file whose name no template places would be silently dropped.
+        let templates: Vec<&str> = SOURCES
+            .iter()
+            .filter(|(_, path, _)| slot_name(path).is_none())
+            .map(|(_, _, text)| *text)
+            .collect();
+        for name in SOURCES.iter().filter_map(|(_, path, _)| slot_name(path)) {
+            assert!(
+                templates
+                    .iter()
+                    .any(|t| t.contains(&format!("slots.{name} "))
+                        || t.contains(&format!("fragments.{name} "))),
+                "no template places slot {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_slot_no_component_fills_renders_as_nothing() {
+        let mut tera = tera();
+        // SQLite's slots need only the facts. It does not fill the cache slot of the
+        // Deployment, and fills its init containers one with a comment only.
+        let mut context = Context::new();
+        let lite = [&component::app::COMPONENT, &component::sqlite::COMPONENT];
+        context.insert("facts", &Facts::of(&lite));
+        let filled = slots(&mut tera, &context, &["app", "sqlite"]).unwrap();
+        assert!(
+            filled["deployment_cache_env"].is_empty(),
+            "defined, and empty"
+        );
+        assert!(
+            filled["deployment_init_containers"].is_empty(),
+            "a comment adds nothing"
+        );
+        assert_eq!(filled["deployment_strategy"].len(), 1);
+        let text: BTreeMap<&str, String> = filled
+            .iter()
+            .map(|(name, contributions)| (name.as_str(), slot_text(contributions)))
+            .collect();
+        context.insert("slots", &text);
+        context.insert("fragments", &filled);
+        tera.add_raw_template(
+            "shared",
+            "env:\n  [[- slots.deployment_cache_env ]]\n\
+             initContainers: [[ fragments.deployment_init_containers | join(sep=\", \") ]].\n\
+             [%- if slots.deployment_replicas %][[ slots.deployment_replicas ]]\n\
+             [%- else %]\nreplicas: 1\n[%- endif %]\n\
+             strategy:\n  [[- slots.deployment_strategy ]]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            tera.render("shared", &context).unwrap(),
+            "env:\ninitContainers: .\nreplicas: 1\nstrategy:\n    # The SQLite volume is ReadWriteOnce \
+             and SQLite allows one writer: the old pod must be\n    # gone before the new one \
+             starts.\n    type: Recreate\n"
+        );
     }
 
     #[test]

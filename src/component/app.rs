@@ -15,11 +15,13 @@ use crate::validate::Found;
 use super::Component;
 
 pub const COMPONENT: Component = Component {
+    name: "app",
     source_dirs: &["app"],
     docs: &[],
     database: None,
     alert_rules: false,
     stateful_service: false,
+    generated_passwords: false,
     present: |_| true,
     check,
     resources: |p| vec![("app.resources", &p.app.resources)],

@@ -9,11 +9,13 @@ use crate::validate::Found;
 use super::{Component, no_resources};
 
 pub const COMPONENT: Component = Component {
+    name: "autoscaling",
     source_dirs: &["autoscaling"],
     docs: &[],
     database: None,
     alert_rules: false,
     stateful_service: false,
+    generated_passwords: false,
     present: |p| p.autoscaling.is_some(),
     check,
     resources: no_resources,

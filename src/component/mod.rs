@@ -6,6 +6,12 @@
 //! included exactly when the profile has the component. Rendering and validation loop over
 //! the components of a profile; adding one is a module with its `Component` descriptor, a
 //! line in `ALL`, and its source directory (docs/architecture.md walks through it).
+//!
+//! The files every chart has (`chart-sources/app/`: Chart.yaml, README, NOTES, the Deployment,
+//! the retention job) do not branch on components: they have named slots, which each component
+//! fills from its `slots/` directory (render.rs describes the contract), and branch only on
+//! `Facts`. The database implementations fill the same slots, so a new one is complete when
+//! its directories fill every slot the others fill (a test checks it).
 
 pub mod app;
 pub mod autoscaling;
@@ -21,6 +27,8 @@ use crate::validate::Found;
 /// What the pipeline needs to know about a component.
 #[derive(Debug)]
 pub struct Component {
+    /// Its name, unique in the registry.
+    pub name: &'static str,
     /// Directories under `chart-sources/` whose files the chart gets with the component.
     pub source_dirs: &'static [&'static str],
     /// Documents of `docs/` the chart ships with it (path in the chart, text).
@@ -33,6 +41,8 @@ pub struct Component {
     /// Whether it runs a stateful service with an exporter and a NetworkPolicy (`metrics`,
     /// `networkPolicy`).
     pub stateful_service: bool,
+    /// Whether it keeps passwords in a Secret it generates (`<section>.auth`).
+    pub generated_passwords: bool,
     /// Whether a profile without `profile.database` choice has it (the database components
     /// are chosen by `profile.database` instead).
     pub present: fn(&Profile) -> bool,
@@ -99,32 +109,36 @@ fn chosen_by_database(_: &Profile) -> bool {
     false
 }
 
-/// What the templates may branch on, computed once from the components: which parts the
-/// chart has, never values (those stay Helm values).
+/// What the shared templates may branch on, computed once from the components: what the
+/// chart has, by meaning, never which component brings it (a component puts its own text
+/// into the slots of the shared templates instead), and never values (those stay Helm values).
 #[allow(clippy::struct_excessive_bools)] // independent facts, one per part of the chart
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Facts {
-    /// The database is PostgreSQL (whatever runs it).
-    pub postgresql: bool,
-    /// The database is SQLite in the app pod.
-    pub sqlite: bool,
-    pub valkey: bool,
+    /// The app's replicas follow a HorizontalPodAutoscaler.
     pub autoscaling: bool,
     /// Some component has alert rules.
     pub alert_rules: bool,
+    /// Some component keeps passwords in a Secret the chart generates unless told to use an
+    /// existing one.
+    pub generated_passwords: bool,
+    /// Some component has NetworkPolicies (`networkPolicy`).
+    pub network_policies: bool,
+    /// Some component has an exporter (the `metrics` section: ServiceMonitors, dashboards).
+    pub metrics: bool,
 }
 
 impl Facts {
     pub fn of(components: &[&Component]) -> Self {
-        let has = |c: &Component| components.iter().any(|x| std::ptr::eq(*x, c));
+        let any = |has: fn(&Component) -> bool| components.iter().any(|c| has(c));
         Self {
-            postgresql: components
+            autoscaling: components
                 .iter()
-                .any(|c| c.database.is_some_and(|d| d.postgresql)),
-            sqlite: has(&sqlite::COMPONENT),
-            valkey: has(&valkey::COMPONENT),
-            autoscaling: has(&autoscaling::COMPONENT),
-            alert_rules: components.iter().any(|c| c.alert_rules),
+                .any(|c| c.name == autoscaling::COMPONENT.name),
+            alert_rules: any(|c| c.alert_rules),
+            generated_passwords: any(|c| c.generated_passwords),
+            network_policies: any(|c| c.stateful_service),
+            metrics: any(|c| c.stateful_service),
         }
     }
 }
@@ -141,6 +155,14 @@ mod tests {
                 "chart-sources/{dir}/{path}: no component in component::ALL has the directory {dir}"
             );
         }
+    }
+
+    #[test]
+    fn component_names_are_unique() {
+        let mut names: Vec<_> = ALL.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len(), "{names:?}");
     }
 
     #[test]

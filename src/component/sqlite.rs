@@ -4,6 +4,7 @@ use super::{Component, DatabaseImpl, chosen_by_database, no_check, no_resources}
 use crate::profile::Database;
 
 pub const COMPONENT: Component = Component {
+    name: "sqlite",
     source_dirs: &["sqlite"],
     docs: &[],
     database: Some(DatabaseImpl {
@@ -14,6 +15,7 @@ pub const COMPONENT: Component = Component {
     }),
     alert_rules: false,
     stateful_service: false,
+    generated_passwords: false,
     present: chosen_by_database,
     check: no_check,
     resources: no_resources,

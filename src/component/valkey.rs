@@ -8,12 +8,14 @@ use crate::formats::OptionalK8sName;
 use crate::profile::{Image, Persistence, Resources};
 
 pub const COMPONENT: Component = Component {
+    name: "valkey",
     source_dirs: &["valkey"],
     // Valkey's alerts have their runbooks there.
     docs: &[("docs/runbooks.md", include_str!("../../docs/runbooks.md"))],
     database: None,
     alert_rules: true,
     stateful_service: true,
+    generated_passwords: true,
     present: |p| p.valkey.is_some(),
     check: no_check,
     resources: |p| p.valkey.as_ref().map(resources).unwrap_or_default(),

@@ -134,7 +134,7 @@ otherwise "<fullname>-llm", made by this chart from .Values.app.llm.apiKey.
 {{- include "alert-history.componentName" (dict "root" . "component" "llm") -}}
 {{- end -}}
 {{- end -}}
-[%- if components.postgresql or components.valkey %]
+[%- if facts.metrics %]
 
 {{/*
 Whether the chart creates its monitoring objects: "true" or "". Each metrics.*.enabled is true,

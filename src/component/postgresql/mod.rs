@@ -17,6 +17,7 @@ use crate::validate::Found;
 
 /// PostgreSQL as a StatefulSet of the chart, with its exporter, WAL archive and backups.
 pub const STATEFULSET: Component = Component {
+    name: "postgresql-statefulset",
     // `postgresql` holds what the app needs from any PostgreSQL (its migration).
     source_dirs: &["postgresql", "postgresql-statefulset"],
     docs: DOCS,
@@ -28,6 +29,7 @@ pub const STATEFULSET: Component = Component {
     }),
     alert_rules: true,
     stateful_service: true,
+    generated_passwords: true,
     present: chosen_by_database,
     check,
     resources: |p| p.postgresql.as_ref().map(resources).unwrap_or_default(),
