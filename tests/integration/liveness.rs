@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 
-use crate::common::{chart_dir, tool, yaml_docs};
+use crate::common::{chart_dir, profiles, tool, yaml_docs};
 
 type Leaf = (Vec<String>, Value);
 
@@ -255,18 +255,14 @@ fn dead_leaves(profile: &str) -> Vec<String> {
 }
 
 #[test]
-fn every_values_leaf_of_the_standard_chart_changes_the_rendered_manifests() {
-    let dead = dead_leaves("standard");
-    assert!(
-        dead.is_empty(),
-        "values that change nothing:\n{}",
-        dead.join("\n")
-    );
-}
-
-#[test]
-fn every_values_leaf_of_the_lite_chart_changes_the_rendered_manifests() {
-    let dead = dead_leaves("lite");
+fn every_values_leaf_of_every_built_in_chart_changes_the_rendered_manifests() {
+    let dead: Vec<String> = profiles()
+        .flat_map(|profile| {
+            dead_leaves(profile)
+                .into_iter()
+                .map(move |leaf| format!("{profile}: {leaf}"))
+        })
+        .collect();
     assert!(
         dead.is_empty(),
         "values that change nothing:\n{}",

@@ -10,7 +10,7 @@
 //! the installer to enforce is the `security` module's.)
 
 use crate::common;
-use crate::common::{chart_dir, helm_template, yaml_docs};
+use crate::common::{chart_dir, helm_template, profiles, yaml_docs};
 
 /// The NOTES of a committed chart (see [`common::helm_notes`]).
 fn notes(profile: &str, args: &[&str]) -> String {
@@ -358,8 +358,9 @@ fn every_object_the_notes_name_exists() {
 
 #[test]
 fn golden_notes() {
-    insta::assert_snapshot!("standard_defaults", notes("standard", &[]));
-    insta::assert_snapshot!("lite_defaults", notes("lite", &[]));
+    for profile in profiles() {
+        insta::assert_snapshot!(format!("{profile}_defaults"), notes(profile, &[]));
+    }
     insta::assert_snapshot!(
         "standard_every_warning",
         notes(
