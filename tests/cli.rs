@@ -428,6 +428,35 @@ fn standard_input_comma_separated_files_and_the_set_family_reach_values_yaml() {
     assert_eq!(v["postgresql"]["config"]["randomPageCost"], "1.50");
 }
 
+/// Scheduling values given at render time are nested Kubernetes objects, lists of mappings
+/// of lists included; values.yaml keeps them whole.
+#[test]
+fn nested_scheduling_values_given_at_render_time_reach_values_yaml_whole() {
+    let affinity = serde_json::json!({"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "node-pool", "operator": "In", "values": ["database", "1"]}]}
+    ]}});
+    let spread = serde_json::json!([{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+        "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "on"}},
+        "matchLabelKeys": ["pod-template-hash"]}]);
+    let dir = tmp();
+    let out = dir.path().join("out");
+    run_ok(
+        dir.path(),
+        &[
+            "render",
+            "--out",
+            s(&out),
+            "--set-json",
+            &format!("postgresql.affinity.nodeAffinity={affinity}"),
+            "--set-json",
+            &format!("valkey.topologySpreadConstraints={spread}"),
+        ],
+    );
+    let v = values(&out.join("alert-history"));
+    assert_eq!(v["postgresql"]["affinity"]["nodeAffinity"], affinity);
+    assert_eq!(v["valkey"]["topologySpreadConstraints"], spread);
+}
+
 #[test]
 fn service_port_as_a_string_is_a_type_error_as_in_helm() {
     assert_render_rejected(
@@ -568,6 +597,54 @@ fn min_replicas_above_max_replicas_exits_1() {
         &[
             "--set autoscaling.minReplicas=20",
             "minReplicas 20 is greater than maxReplicas 10",
+        ],
+    );
+}
+
+/// The toleration rule is one check of the shared scheduling type, applied to every
+/// workload's section, not only the app's.
+#[test]
+fn a_toleration_equal_without_value_is_rejected_in_every_workload_section() {
+    for (profile, section) in [
+        ("standard", "app"),
+        ("standard", "app.retentionJob"),
+        ("standard", "tests"),
+        ("standard", "postgresql"),
+        ("standard", "postgresql.backup"),
+        ("standard", "valkey"),
+        ("lite", "app.retentionJob"),
+    ] {
+        let set = format!(
+            "{section}.tolerations[0].key=dedicated,{section}.tolerations[0].operator=Equal"
+        );
+        let r = run(
+            tmp().path(),
+            &["validate", "--profile", profile, "--set", &set],
+        );
+        assert_eq!(r.code, Some(1), "{profile} --set {set}:\n{r}");
+        assert_contains_all(
+            &r,
+            &[
+                &format!("{section}.tolerations.0.value"),
+                "is required with operator `Equal`",
+            ],
+        );
+        let exists = format!(
+            "{section}.tolerations[0].key=dedicated,{section}.tolerations[0].operator=Exists,{section}.tolerations[0].value=db"
+        );
+        let r = run(
+            tmp().path(),
+            &["validate", "--profile", profile, "--set", &exists],
+        );
+        assert_eq!(r.code, Some(1), "{profile} --set {exists}:\n{r}");
+        assert_contains_all(&r, &["must be empty with operator `Exists`"]);
+    }
+    run_ok(
+        tmp().path(),
+        &[
+            "validate",
+            "--set",
+            "postgresql.tolerations[0].key=dedicated,postgresql.tolerations[0].operator=Equal,postgresql.tolerations[0].value=db",
         ],
     );
 }

@@ -6,10 +6,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::formats::{
-    CronSchedule, FreeText, Hostname, HttpPath, K8sName, LabelKey, LabelValue, LlmModel,
-    OptionalK8sName, Url,
+    CronSchedule, FreeText, Hostname, HttpPath, K8sName, LabelKey, LlmModel, OptionalK8sName, Url,
 };
-use crate::profile::{Image, Profile, Resources, Toleration, TolerationOperator};
+use crate::profile::{Image, Profile, Resources, Scheduling};
 use crate::validate::Found;
 
 use super::Component;
@@ -23,6 +22,7 @@ pub const COMPONENT: Component = Component {
     present: |_| true,
     check,
     resources: |p| vec![("app.resources", &p.app.resources)],
+    scheduling,
 };
 
 /// Connections one app pod may hold: image 1.1.9 opens its asyncpg pool with the
@@ -55,16 +55,17 @@ pub struct App {
     pub retention_days: u32,
     /// Cron schedule (UTC) of the retention CronJob.
     pub retention_schedule: CronSchedule,
+    /// Scheduling of the retention CronJob's pods. With SQLite the chart always requires the app pod's node (the volume is ReadWriteOnce) and adds the app's tolerations to these.
+    pub retention_job: Scheduling,
     /// LLM classification of incoming alerts through an OpenAI-compatible proxy.
     pub llm: Llm,
     /// Resources of the application container.
     pub resources: Resources,
     /// Extra annotations of the application pods.
     pub pod_annotations: BTreeMap<LabelKey, FreeText>,
-    /// Node labels the application pods must be scheduled on.
-    pub node_selector: BTreeMap<LabelKey, LabelValue>,
-    /// Tolerations of the application pods.
-    pub tolerations: Vec<Toleration>,
+    /// Scheduling of the application pods; the autoscaling profile's spread over nodes and zones is kept for each topologyKey the user gives no constraint of.
+    #[serde(flatten)]
+    pub scheduling: Scheduling,
 }
 
 /// The app's LLM classification of alerts.
@@ -156,23 +157,22 @@ pub struct Ingress {
 pub struct Tests {
     /// Small image with a shell and wget that runs the application's Helm test.
     pub image: Image,
+    /// Scheduling of every Helm test pod.
+    #[serde(flatten)]
+    pub scheduling: Scheduling,
 }
 
-/// The app's rules: tolerations, the retention schedule, the LLM key.
+/// The pods of the app, its retention job and the Helm tests.
+fn scheduling(p: &Profile) -> Vec<(&'static str, &Scheduling)> {
+    vec![
+        ("app", &p.app.scheduling),
+        ("app.retentionJob", &p.app.retention_job),
+        ("tests", &p.tests.scheduling),
+    ]
+}
+
+/// The app's rules: the retention schedule, the LLM key.
 pub fn check(p: &Profile, found: &mut Found) {
-    for (i, t) in p.app.tolerations.iter().enumerate() {
-        match (t.operator, &t.value) {
-            (TolerationOperator::Exists, Some(_)) => found.fail(
-                &format!("app.tolerations.{i}.value"),
-                "must be empty with operator `Exists`".into(),
-            ),
-            (TolerationOperator::Equal, None) => found.fail(
-                &format!("app.tolerations.{i}.value"),
-                "is required with operator `Equal`".into(),
-            ),
-            _ => {}
-        }
-    }
     found.check_schedule("app.retentionSchedule", &p.app.retention_schedule);
     let llm = &p.app.llm;
     let has_key = !llm.api_key.0.is_empty();

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::profile::Profile;
 use crate::validate::Found;
 
-use super::{Component, no_resources};
+use super::{Component, no_resources, no_scheduling};
 
 pub const COMPONENT: Component = Component {
     source_dirs: &["autoscaling"],
@@ -17,6 +17,7 @@ pub const COMPONENT: Component = Component {
     present: |p| p.autoscaling.is_some(),
     check,
     resources: no_resources,
+    scheduling: no_scheduling,
 };
 
 /// One direction's scaling policy of the HPA.

@@ -15,7 +15,7 @@ pub mod valkey;
 
 use serde::Serialize;
 
-use crate::profile::{Database, Profile, Resources};
+use crate::profile::{Database, Profile, Resources, Scheduling};
 use crate::validate::Found;
 
 /// What the pipeline needs to know about a component.
@@ -40,6 +40,8 @@ pub struct Component {
     pub check: fn(&Profile, &mut Found),
     /// The resources of each container it runs, by values path.
     pub resources: fn(&Profile) -> Vec<(&'static str, &Resources)>,
+    /// The scheduling settings of each workload it runs, by values path of their section.
+    pub scheduling: fn(&Profile) -> Vec<(&'static str, &Scheduling)>,
 }
 
 /// A database implementation a profile can choose.
@@ -91,6 +93,11 @@ fn no_check(_: &Profile, _: &mut Found) {}
 
 /// No containers of its own.
 fn no_resources(_: &Profile) -> Vec<(&'static str, &Resources)> {
+    Vec::new()
+}
+
+/// No workloads of its own.
+fn no_scheduling(_: &Profile) -> Vec<(&'static str, &Scheduling)> {
     Vec::new()
 }
 

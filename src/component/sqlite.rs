@@ -1,6 +1,6 @@
 //! SQLite in the single app pod, on the volume the `persistence` section configures.
 
-use super::{Component, DatabaseImpl, chosen_by_database, no_check, no_resources};
+use super::{Component, DatabaseImpl, chosen_by_database, no_check, no_resources, no_scheduling};
 use crate::profile::Database;
 
 pub const COMPONENT: Component = Component {
@@ -17,4 +17,5 @@ pub const COMPONENT: Component = Component {
     present: chosen_by_database,
     check: no_check,
     resources: no_resources,
+    scheduling: no_scheduling,
 };

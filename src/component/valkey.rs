@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Component, no_check};
 use crate::formats::OptionalK8sName;
-use crate::profile::{Image, Persistence, Resources};
+use crate::profile::{Image, Persistence, Resources, Scheduling};
 
 pub const COMPONENT: Component = Component {
     source_dirs: &["valkey"],
@@ -17,6 +17,12 @@ pub const COMPONENT: Component = Component {
     present: |p| p.valkey.is_some(),
     check: no_check,
     resources: |p| p.valkey.as_ref().map(resources).unwrap_or_default(),
+    scheduling: |p| {
+        p.valkey
+            .as_ref()
+            .map(|v| vec![("valkey", &v.scheduling)])
+            .unwrap_or_default()
+    },
 };
 
 /// Valkey's eviction policy when maxmemory is reached.
@@ -105,6 +111,9 @@ pub struct Valkey {
     pub exporter: ValkeyExporter,
     /// Alert thresholds.
     pub alerts: ValkeyAlerts,
+    /// Scheduling of the Valkey pod.
+    #[serde(flatten)]
+    pub scheduling: Scheduling,
 }
 
 /// The containers of the Valkey pod.

@@ -16,6 +16,9 @@ pub fn semantic(p: &Profile) -> Vec<Problem> {
         for (at, r) in (c.resources)(p) {
             requests_within_limits(at, r, &mut found);
         }
+        for (at, s) in (c.scheduling)(p) {
+            s.check(at, &mut found);
+        }
     }
     metrics_and_network(p, &mut found);
     found.0

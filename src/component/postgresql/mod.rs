@@ -12,7 +12,7 @@ use crate::formats::{
     Cidr, CronSchedule, Fraction, K8sName, MemoryQuantity, OptionalK8sName, OptionalMemoryQuantity,
     PageCost, PerMinute, PgAppUser, PgDuration, PgIdentifier, PgSize, TimeZone,
 };
-use crate::profile::{Database, Image, Persistence, Profile, Resources};
+use crate::profile::{Database, Image, Persistence, Profile, Resources, Scheduling};
 use crate::validate::Found;
 
 /// PostgreSQL as a StatefulSet of the chart, with its exporter, WAL archive and backups.
@@ -31,6 +31,7 @@ pub const STATEFULSET: Component = Component {
     present: chosen_by_database,
     check,
     resources: |p| p.postgresql.as_ref().map(resources).unwrap_or_default(),
+    scheduling: |p| p.postgresql.as_ref().map(scheduling).unwrap_or_default(),
 };
 
 /// The operating guides a PostgreSQL chart ships (the runbooks also cover Valkey's alerts).
@@ -189,6 +190,9 @@ pub struct PostgresqlBackup {
     pub persistence: Persistence,
     /// Resources of the backup job.
     pub resources: Resources,
+    /// Scheduling of the backup job's pods; the chart always adds its required podAffinity to the PostgreSQL pod's node (the backup volume is ReadWriteOnce).
+    #[serde(flatten)]
+    pub scheduling: Scheduling,
 }
 
 /// Alert thresholds of PostgreSQL.
@@ -266,6 +270,9 @@ pub struct Postgresql {
     pub backup: PostgresqlBackup,
     /// Alert thresholds.
     pub alerts: PostgresqlAlerts,
+    /// Scheduling of the PostgreSQL pod, e.g. a database node pool and a PriorityClass that protects it from preemption.
+    #[serde(flatten)]
+    pub scheduling: Scheduling,
 }
 
 /// The containers of the PostgreSQL pod and its backup job.
@@ -274,6 +281,14 @@ fn resources(pg: &Postgresql) -> Vec<(&'static str, &Resources)> {
         ("postgresql.resources", &pg.resources),
         ("postgresql.exporter.resources", &pg.exporter.resources),
         ("postgresql.backup.resources", &pg.backup.resources),
+    ]
+}
+
+/// The pods of PostgreSQL and its backup job.
+fn scheduling(pg: &Postgresql) -> Vec<(&'static str, &Scheduling)> {
+    vec![
+        ("postgresql", &pg.scheduling),
+        ("postgresql.backup", &pg.backup.scheduling),
     ]
 }
 
