@@ -136,7 +136,7 @@ Usage: include "alert-history.selectorLabelsJson" (dict "root" $ "component" "ap
 
 {{/*
 A required pod affinity term (as JSON, for fromJson): the node of one component's pods.
-Usage: include "alert-history.sameNodeAs" (dict "root" $ "component" "postgresql") | fromJson
+Usage: include "alert-history.sameNodeAs" (dict "root" $ "component" "app") | fromJson
 */}}
 {{- define "alert-history.sameNodeAs" -}}
 {{- $labels := include "alert-history.selectorLabelsJson" . | fromJson -}}
