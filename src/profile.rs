@@ -17,7 +17,7 @@ use crate::component::postgresql::Postgresql;
 use crate::component::valkey::Valkey;
 use crate::formats::{
     Cidr, CpuQuantity, FreeText, ImageRepository, ImageTag, K8sName, LabelKey, LabelValue,
-    MemoryQuantity, OptionalK8sName, PromDuration, Url,
+    MemoryQuantity, OptionalK8sName, OptionalSubdomainName, PromDuration, Url,
 };
 use crate::validate::Found;
 
@@ -255,7 +255,7 @@ pub struct Scheduling {
     /// Topology spread constraints (Kubernetes `TopologySpreadConstraint`), after the chart's own (README: Scheduling); one with the topologyKey of a chart constraint replaces it.
     pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
     /// PriorityClass of the pods (must exist in the cluster); empty: the cluster's default priority.
-    pub priority_class_name: OptionalK8sName,
+    pub priority_class_name: OptionalSubdomainName,
 }
 
 impl Scheduling {

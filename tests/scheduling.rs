@@ -465,4 +465,14 @@ fn helm_rejects_malformed_scheduling_values_through_values_schema() {
             "helm accepted {bad}: {stderr}"
         );
     }
+    // A PriorityClass name is a DNS subdomain: dots are fine.
+    let (docs, _) = render(
+        "standard",
+        &nest("postgresql.priorityClassName", json!("db.critical")),
+        &[],
+    );
+    assert_eq!(
+        pod_spec(&docs, "StatefulSet", "ah-alert-history-postgresql")["priorityClassName"],
+        "db.critical"
+    );
 }
