@@ -342,6 +342,15 @@ string_format!(
 );
 
 string_format!(
+    /// The name of a cluster-scoped object that may contain dots (a DNS-1123 subdomain, e.g.
+    /// a PriorityClass), or empty for "not set".
+    OptionalSubdomainName,
+    title: "Kubernetes name (DNS subdomain: lower-case letters, digits, '-' and '.') or empty",
+    pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$",
+    examples: ["", "database-critical"]
+);
+
+string_format!(
     /// A DNS host name.
     Hostname,
     title: "DNS host name",

@@ -12,6 +12,7 @@ use std::fmt;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value, json};
 
 use crate::component::app::{App, Ingress, Service, ServiceAccount, Tests};
 use crate::component::autoscaling::{Autoscaling, PodDisruptionBudget};
@@ -19,7 +20,7 @@ use crate::component::postgresql::Postgresql;
 use crate::component::valkey::Valkey;
 use crate::formats::{
     Cidr, CpuQuantity, FreeText, ImageRepository, ImageTag, K8sName, LabelKey, LabelValue,
-    MemoryQuantity, OptionalK8sName, PromDuration, Url,
+    MemoryQuantity, OptionalK8sName, OptionalSubdomainName, PromDuration, Url,
 };
 
 /// A deployment profile: what the chart contains and the defaults of its values.
@@ -182,6 +183,94 @@ pub struct Toleration {
     /// Taint effect to tolerate; all effects when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effect: Option<TaintEffect>,
+}
+
+/// Affinity rules of a pod: a Kubernetes pod spec's `affinity`, each part passed to the pod
+/// spec as given (an empty part is left out).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Affinity {
+    /// Kubernetes `NodeAffinity`: nodes the pods must (required...) or prefer to (preferred...) run on.
+    #[schemars(example = node_affinity_example())]
+    pub node_affinity: Map<String, Value>,
+    /// Kubernetes `PodAffinity`: pods these pods must or prefer to run on the same node or zone as.
+    pub pod_affinity: Map<String, Value>,
+    /// Kubernetes `PodAntiAffinity`: pods these pods must or prefer to run away from.
+    pub pod_anti_affinity: Map<String, Value>,
+}
+
+fn node_affinity_example() -> Value {
+    json!({
+        "requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{
+                "matchExpressions": [{"key": "node-pool", "operator": "In", "values": ["database"]}]
+            }]
+        }
+    })
+}
+
+/// What a topology spread constraint does with a pod it cannot place within `maxSkew`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum WhenUnsatisfiable {
+    DoNotSchedule,
+    ScheduleAnyway,
+}
+
+/// Whether a topology spread constraint counts only the nodes matching the pod's node
+/// affinity and selector (`nodeAffinityPolicy`) or taints (`nodeTaintsPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum NodeInclusionPolicy {
+    Honor,
+    Ignore,
+}
+
+/// A Kubernetes `TopologySpreadConstraint`: how evenly matching pods spread over the
+/// domains of a node label.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TopologySpreadConstraint {
+    /// Largest allowed difference of matching pods between two domains.
+    #[schemars(range(min = 1))]
+    pub max_skew: u32,
+    /// Node label whose values are the domains, e.g. `topology.kubernetes.io/zone`.
+    pub topology_key: LabelKey,
+    /// `DoNotSchedule` keeps a pod Pending rather than exceed maxSkew; `ScheduleAnyway` only prefers less skew.
+    pub when_unsatisfiable: WhenUnsatisfiable,
+    /// Kubernetes `LabelSelector` of the pods counted (usually the workload's own labels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<Map<String, Value>>,
+    /// Pod label keys whose values, taken from the incoming pod, narrow the counted pods (e.g. `pod-template-hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_label_keys: Option<Vec<LabelKey>>,
+    /// Fewest eligible domains (with `DoNotSchedule`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub min_domains: Option<u32>,
+    /// Count only nodes matching the pod's nodeAffinity and nodeSelector (`Honor`, the default) or all nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_affinity_policy: Option<NodeInclusionPolicy>,
+    /// Count only nodes whose taints the pod tolerates (`Honor`) or all nodes (`Ignore`, the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_taints_policy: Option<NodeInclusionPolicy>,
+}
+
+/// Where a workload's pods are scheduled: the pod-spec fields of the same names. Every
+/// workload's section has them; the chart's own placement rules (the backup job next to
+/// PostgreSQL, the app's spread over nodes and zones) are merged with them, never
+/// replaced (the chart README's section Scheduling).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scheduling {
+    /// Node labels the pods must be scheduled on.
+    pub node_selector: BTreeMap<LabelKey, LabelValue>,
+    /// Tolerations of node taints.
+    pub tolerations: Vec<Toleration>,
+    /// Affinity rules (Kubernetes `Affinity`); a workload's own required terms (README: Scheduling) are always added.
+    pub affinity: Affinity,
+    /// Topology spread constraints (Kubernetes `TopologySpreadConstraint`), after the chart's own (README: Scheduling); one with the topologyKey of a chart constraint replaces it.
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    /// PriorityClass of the pods (must exist in the cluster); empty: the cluster's default priority.
+    pub priority_class_name: OptionalSubdomainName,
 }
 
 /// A persistent volume claim's size and class.

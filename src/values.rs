@@ -93,13 +93,24 @@ fn list_item(out: &mut String, indent: usize, item: &Value) {
                     out,
                     "{pad}{lead}{}: {}",
                     scalar(&Value::String(k.clone())),
-                    scalar(v)
+                    inline(v)
                 );
             }
         }
         other => {
-            let _ = writeln!(out, "{pad}- {}", scalar(other));
+            let _ = writeln!(out, "{pad}- {}", inline(other));
         }
+    }
+}
+
+/// A value inside a list item: a scalar, or a nested mapping or list (a topology spread
+/// constraint's `labelSelector`, an affinity's terms) in JSON flow style, which YAML reads
+/// as the same value.
+fn inline(value: &Value) -> String {
+    match value {
+        Value::Object(map) if !map.is_empty() => value.to_string(),
+        Value::Array(items) if !items.is_empty() => value.to_string(),
+        other => scalar(other),
     }
 }
 
@@ -225,7 +236,10 @@ mod tests {
     fn values_round_trip_through_yaml() {
         let values = json!({
             "a": {"s": "on", "t": "16.10", "u": "", "v": 0.9, "w": [], "x": {}, "y": ["10.0.0.0/8"],
-                  "z": [{"key": "k", "operator": "Exists"}], "n": 250, "b": true, "cron": "0 2 * * *"},
+                  "z": [{"key": "k", "operator": "Exists"}], "n": 250, "b": true, "cron": "0 2 * * *",
+                  "nested": [{"maxSkew": 1, "labelSelector": {"matchLabels": {"a": "on", "b": "x: y"}}, "keys": ["k"], "empty": {}}],
+                  "terms": {"required": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "k", "values": ["v", "1"]}]}]}},
+                  "lists": [["a", 1], []]},
         });
         let yaml = to_yaml(&values, &json!({}), &[]);
         let back: Value = yaml_serde::from_str(&yaml).unwrap();

@@ -6,10 +6,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::formats::{
-    CronSchedule, FreeText, Hostname, HttpPath, K8sName, LabelKey, LabelValue, LlmModel,
-    OptionalK8sName, Url,
+    CronSchedule, FreeText, Hostname, HttpPath, K8sName, LabelKey, LlmModel, OptionalK8sName, Url,
 };
-use crate::profile::{Image, Profile, Resources, Toleration};
+use crate::profile::{Image, Profile, Resources, Scheduling};
 use crate::validate::Found;
 
 use super::Component;
@@ -57,16 +56,17 @@ pub struct App {
     pub retention_days: u32,
     /// Cron schedule (UTC) of the retention CronJob.
     pub retention_schedule: CronSchedule,
+    /// Scheduling of the retention CronJob's pods. With SQLite the chart always requires the app pod's node (the volume is ReadWriteOnce) and adds the app's tolerations to these.
+    pub retention_job: Scheduling,
     /// LLM classification of incoming alerts through an OpenAI-compatible proxy.
     pub llm: Llm,
     /// Resources of the application container.
     pub resources: Resources,
     /// Extra annotations of the application pods.
     pub pod_annotations: BTreeMap<LabelKey, FreeText>,
-    /// Node labels the application pods must be scheduled on.
-    pub node_selector: BTreeMap<LabelKey, LabelValue>,
-    /// Tolerations of the application pods.
-    pub tolerations: Vec<Toleration>,
+    /// Scheduling of the application pods; the autoscaling profile's spread over nodes and zones is kept for each topologyKey the user gives no constraint of.
+    #[serde(flatten)]
+    pub scheduling: Scheduling,
 }
 
 /// The app's LLM classification of alerts.
@@ -183,6 +183,9 @@ pub struct Ingress {
 pub struct Tests {
     /// Small image with a shell and wget that runs the application's Helm test.
     pub image: Image,
+    /// Scheduling of every Helm test pod.
+    #[serde(flatten)]
+    pub scheduling: Scheduling,
 }
 
 /// The app's rules a schema cannot express.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Component, no_check};
 use crate::formats::OptionalK8sName;
-use crate::profile::{Image, Persistence, Resources};
+use crate::profile::{Image, Persistence, Resources, Scheduling};
 
 pub const COMPONENT: Component = Component {
     name: "valkey",
@@ -113,6 +113,9 @@ pub struct Valkey {
     pub exporter: ValkeyExporter,
     /// Alert thresholds.
     pub alerts: ValkeyAlerts,
+    /// Scheduling of the Valkey pod.
+    #[serde(flatten)]
+    pub scheduling: Scheduling,
 }
 
 /// The containers of the Valkey pod.

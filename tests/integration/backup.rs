@@ -401,6 +401,29 @@ fn assert_required_affinity_to_the_postgresql_pod(sts: &Value, cron: &Value) {
     );
 }
 
+/// `postgresql.backup.affinity` and `.nodeSelector` add to the chart's required affinity
+/// to the PostgreSQL pod's node and never replace it: the backup pod still lands where the
+/// backup volume is attached (tests/scheduling.rs checks the merge in detail).
+#[test]
+fn backup_pod_keeps_its_required_affinity_to_the_postgresql_pod_with_user_scheduling() {
+    let node_affinity = r#"{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"node-pool","operator":"In","values":["database"]}]}]}}"#;
+    let r = Rendered::standard(&[
+        "--set-json",
+        &format!("postgresql.backup.affinity.nodeAffinity={node_affinity}"),
+        "--set",
+        "postgresql.backup.nodeSelector.node-pool=database",
+    ]);
+    let sts = r.object("StatefulSet", "-postgresql");
+    let cron = r.object("CronJob", "-postgresql-backup");
+    assert_required_affinity_to_the_postgresql_pod(sts, cron);
+    let pod = r.pod_spec("CronJob", "-postgresql-backup");
+    assert_eq!(
+        pod["affinity"]["nodeAffinity"],
+        serde_json::from_str::<Value>(node_affinity).unwrap()
+    );
+    assert_eq!(pod["nodeSelector"]["node-pool"], "database");
+}
+
 /// The design docs/backup-restore.md states for the backup pod, checked on the rendered
 /// manifests: it mounts at /backup the very claim the StatefulSet mounts at /backup (which
 /// is ReadWriteOnce), so it carries a *required* pod affinity to the PostgreSQL pod's

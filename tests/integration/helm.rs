@@ -53,6 +53,9 @@ fn non_default_values_reach_the_rendered_manifests() {
         "release: kube-prometheus-stack",
         "10.200.0.0/16",
         "memory: 4Gi",
+        "node-pool: database",
+        "priorityClassName: alerts-database",
+        "value: database",
     ] {
         assert!(
             standard.contains(expected),

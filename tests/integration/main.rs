@@ -26,6 +26,7 @@ mod postgresql_auth;
 mod postgresql_tls;
 mod readme;
 mod rules;
+mod scheduling;
 mod schema;
 mod security;
 mod upgrades;

@@ -7,7 +7,7 @@
 use std::fs;
 
 use crate::common;
-use crate::common::cli::{entries, rendered, run, s, tree};
+use crate::common::cli::{assert_contains_all, entries, rendered, run, run_ok, s, tmp, tree};
 
 /// One semantic rule, broken by `--set` overrides of the default (standard) profile.
 struct Rule {
@@ -183,4 +183,52 @@ fn an_explicit_memory_setting_is_kept_and_not_described_as_derived() {
     assert!(!comment.contains("Derived"), "{comment}");
     // The derived settings take the explicit one into account: 256MB / 32 = 8MB.
     assert!(values.contains("walBuffers: \"8MB\""), "{values}");
+}
+
+/// The toleration rule is one check of the shared scheduling type, applied to every
+/// workload's section, not only the app's.
+#[test]
+fn a_toleration_equal_without_value_is_rejected_in_every_workload_section() {
+    for (profile, section) in [
+        ("standard", "app"),
+        ("standard", "app.retentionJob"),
+        ("standard", "tests"),
+        ("standard", "postgresql"),
+        ("standard", "postgresql.backup"),
+        ("standard", "valkey"),
+        ("lite", "app.retentionJob"),
+    ] {
+        let set = format!(
+            "{section}.tolerations[0].key=dedicated,{section}.tolerations[0].operator=Equal"
+        );
+        let r = run(
+            tmp().path(),
+            &["validate", "--profile", profile, "--set", &set],
+        );
+        assert_eq!(r.code, Some(1), "{profile} --set {set}:\n{r}");
+        assert_contains_all(
+            &r,
+            &[
+                &format!("{section}.tolerations.0.value"),
+                "is required with operator `Equal`",
+            ],
+        );
+        let exists = format!(
+            "{section}.tolerations[0].key=dedicated,{section}.tolerations[0].operator=Exists,{section}.tolerations[0].value=db"
+        );
+        let r = run(
+            tmp().path(),
+            &["validate", "--profile", profile, "--set", &exists],
+        );
+        assert_eq!(r.code, Some(1), "{profile} --set {exists}:\n{r}");
+        assert_contains_all(&r, &["must be empty with operator `Exists`"]);
+    }
+    run_ok(
+        tmp().path(),
+        &[
+            "validate",
+            "--set",
+            "postgresql.tolerations[0].key=dedicated,postgresql.tolerations[0].operator=Equal,postgresql.tolerations[0].value=db",
+        ],
+    );
 }

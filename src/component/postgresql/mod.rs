@@ -12,7 +12,7 @@ use crate::formats::{
     Cidr, CronSchedule, Fraction, K8sName, MemoryQuantity, OptionalK8sName, OptionalMemoryQuantity,
     PageCost, PerMinute, PgAppUser, PgDuration, PgIdentifier, PgSize, TimeZone,
 };
-use crate::profile::{Database, Image, Persistence, Profile, Resources};
+use crate::profile::{Database, Image, Persistence, Profile, Resources, Scheduling};
 use crate::validate::Found;
 
 /// PostgreSQL as a StatefulSet of the chart, with its exporter, WAL archive and backups.
@@ -191,6 +191,9 @@ pub struct PostgresqlBackup {
     pub persistence: Persistence,
     /// Resources of the backup job.
     pub resources: Resources,
+    /// Scheduling of the backup job's pods; the chart always adds its required podAffinity to the PostgreSQL pod's node (the backup volume is ReadWriteOnce).
+    #[serde(flatten)]
+    pub scheduling: Scheduling,
 }
 
 /// Alert thresholds of PostgreSQL.
@@ -274,6 +277,9 @@ pub struct Postgresql {
     pub backup: PostgresqlBackup,
     /// Alert thresholds.
     pub alerts: PostgresqlAlerts,
+    /// Scheduling of the PostgreSQL pod, e.g. a database node pool and a PriorityClass that protects it from preemption.
+    #[serde(flatten)]
+    pub scheduling: Scheduling,
 }
 
 /// The containers of the PostgreSQL pod and its backup job.

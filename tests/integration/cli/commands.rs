@@ -553,3 +553,32 @@ fn completions_are_generated_for_every_supported_shell() {
     let bad = run(dir.path(), &["completions", "tcsh"]);
     assert_eq!(bad.code, Some(2), "{bad}");
 }
+
+/// Scheduling values given at render time are nested Kubernetes objects, lists of mappings
+/// of lists included; values.yaml keeps them whole.
+#[test]
+fn nested_scheduling_values_given_at_render_time_reach_values_yaml_whole() {
+    let affinity = serde_json::json!({"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "node-pool", "operator": "In", "values": ["database", "1"]}]}
+    ]}});
+    let spread = serde_json::json!([{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+        "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "on"}},
+        "matchLabelKeys": ["pod-template-hash"]}]);
+    let dir = tmp();
+    let out = dir.path().join("out");
+    run_ok(
+        dir.path(),
+        &[
+            "render",
+            "--out",
+            s(&out),
+            "--set-json",
+            &format!("postgresql.affinity.nodeAffinity={affinity}"),
+            "--set-json",
+            &format!("valkey.topologySpreadConstraints={spread}"),
+        ],
+    );
+    let v = values(&out.join("alert-history"));
+    assert_eq!(v["postgresql"]["affinity"]["nodeAffinity"], affinity);
+    assert_eq!(v["valkey"]["topologySpreadConstraints"], spread);
+}

@@ -78,15 +78,69 @@ an integer read from a values file is a float64, which would print as 1.07374182
 {{- toYaml $out -}}
 {{- end -}}
 
-{{/* Tolerations as YAML, each `value` (a label value) as the text it was given. */}}
-{{- define "alert-history.tolerations" -}}
-{{- $out := list -}}
-{{- range . -}}
+{{/*
+The scheduling fields of a pod spec, from a workload's values section (the fields of
+`Scheduling` in alertchart's src/profile.rs): nodeSelector, tolerations, affinity,
+topologySpreadConstraints and priorityClassName, merged with the chart's own placement
+rules, which the user's values add to and never remove:
+- "podAffinity": a required podAffinity term the workload cannot run without (a job that
+  must share a ReadWriteOnce volume's node), placed before the user's required terms;
+- "tolerations": tolerations the workload needs besides its own, placed before them;
+- "spread": the chart's topologySpreadConstraints; the user's follow them, and a user
+  constraint replaces the chart's constraint of the same topologyKey (Kubernetes
+  refuses two constraints of one topologyKey and whenUnsatisfiable).
+Empty fields are left out; "indent" is the pod spec's indentation. Label values
+(nodeSelector, toleration values) render as the text they were given.
+Usage: include "alert-history.scheduling" (dict "values" .Values.app "indent" 6)
+*/}}
+{{- define "alert-history.scheduling" -}}
+{{- $v := .values -}}
+{{- $out := dict -}}
+{{- $nodeSelector := dict -}}
+{{- range $key, $value := $v.nodeSelector }}{{ $_ := set $nodeSelector $key (include "alert-history.text" $value) }}{{ end -}}
+{{- with $nodeSelector }}{{ $_ := set $out "nodeSelector" . }}{{ end -}}
+{{- $tolerations := list -}}
+{{- range concat (default (list) .tolerations) (default (list) $v.tolerations) -}}
 {{- $t := deepCopy . -}}
 {{- if not (kindIs "invalid" $t.value) }}{{ $_ := set $t "value" (include "alert-history.text" $t.value) }}{{ end -}}
-{{- $out = append $out $t -}}
+{{- $tolerations = append $tolerations $t -}}
 {{- end -}}
-{{- toYaml $out -}}
+{{- with $tolerations }}{{ $_ := set $out "tolerations" . }}{{ end -}}
+{{- $affinity := dict -}}
+{{- range $kind, $rules := $v.affinity }}{{ with $rules }}{{ $_ := set $affinity $kind (deepCopy .) }}{{ end }}{{ end -}}
+{{- with .podAffinity -}}
+{{- $pod := default (dict) $affinity.podAffinity -}}
+{{- $required := default (list) $pod.requiredDuringSchedulingIgnoredDuringExecution -}}
+{{- $_ := set $pod "requiredDuringSchedulingIgnoredDuringExecution" (prepend $required .) -}}
+{{- $_ := set $affinity "podAffinity" $pod -}}
+{{- end -}}
+{{- with $affinity }}{{ $_ := set $out "affinity" . }}{{ end -}}
+{{- $userKeys := list -}}
+{{- range $v.topologySpreadConstraints }}{{ $userKeys = append $userKeys .topologyKey }}{{ end -}}
+{{- $spread := list -}}
+{{- range .spread }}{{ if not (has .topologyKey $userKeys) }}{{ $spread = append $spread . }}{{ end }}{{ end -}}
+{{- $spread = concat $spread (default (list) $v.topologySpreadConstraints) -}}
+{{- with $spread }}{{ $_ := set $out "topologySpreadConstraints" . }}{{ end -}}
+{{- with $v.priorityClassName }}{{ $_ := set $out "priorityClassName" . }}{{ end -}}
+{{- with $out }}{{ toYaml . | nindent $.indent }}{{ end -}}
+{{- end -}}
+
+{{/*
+The selector labels of one component (as alert-history.selectorLabels) as JSON, for
+fromJson: label selectors built as data, every value a string.
+Usage: include "alert-history.selectorLabelsJson" (dict "root" $ "component" "app") | fromJson
+*/}}
+{{- define "alert-history.selectorLabelsJson" -}}
+{{- dict "app.kubernetes.io/name" (include "alert-history.name" .root) "app.kubernetes.io/instance" .root.Release.Name "app.kubernetes.io/component" .component | toJson -}}
+{{- end -}}
+
+{{/*
+A required pod affinity term (as JSON, for fromJson): the node of one component's pods.
+Usage: include "alert-history.sameNodeAs" (dict "root" $ "component" "app") | fromJson
+*/}}
+{{- define "alert-history.sameNodeAs" -}}
+{{- $labels := include "alert-history.selectorLabelsJson" . | fromJson -}}
+{{- dict "labelSelector" (dict "matchLabels" $labels) "topologyKey" "kubernetes.io/hostname" | toJson -}}
 {{- end -}}
 
 {{/* Image reference "<repository>:<tag>" of an image block. Usage: include "alert-history.image" .Values.image */}}
