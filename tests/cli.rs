@@ -711,6 +711,60 @@ fn latest_image_tag_is_rejected_and_exits_1() {
 }
 
 #[test]
+fn postgresql_tag_of_an_unsupported_major_is_rejected_and_exits_1() {
+    for tag in ["18.1", "15.8", "bookworm"] {
+        assert_render_rejected(
+            &["--set", &format!("postgresql.image.tag={tag}")],
+            1,
+            &[
+                "postgresql.image.tag",
+                &format!("`{tag}`"),
+                "supported PostgreSQL major version (16, 17)",
+            ],
+        );
+    }
+}
+
+#[test]
+fn postgresql_17_renders_and_a_major_upgrade_must_name_an_earlier_major() {
+    let dir = tmp();
+    run_ok(
+        dir.path(),
+        &[
+            "validate",
+            "--set",
+            "postgresql.image.tag=17.6",
+            "--set",
+            "postgresql.majorUpgrade.enabled=true",
+        ],
+    );
+    assert_render_rejected(
+        &["--set", "postgresql.majorUpgrade.enabled=true"],
+        1,
+        &[
+            "postgresql.majorUpgrade.fromMajor",
+            "16 cannot be upgraded to the image's PostgreSQL 16",
+        ],
+    );
+    assert_render_rejected(
+        &[
+            "--set",
+            "postgresql.image.tag=17.6",
+            "--set",
+            "postgresql.majorUpgrade.enabled=true",
+            "--set",
+            "postgresql.majorUpgrade.image.tag=15-to-17",
+        ],
+        1,
+        &[
+            "postgresql.majorUpgrade.image.tag",
+            "`15-to-17`",
+            "expected `16-to-17`",
+        ],
+    );
+}
+
+#[test]
 fn cidr_with_host_bits_set_is_rejected_and_exits_1() {
     assert_render_rejected(
         &["--set", "postgresql.hba.appCidrs={10.0.0.1/8}"],

@@ -88,6 +88,44 @@ pub fn pg_bin() -> &'static Path {
     })
 }
 
+/// The directory of the PostgreSQL 17 binaries (the major upgrade's target): `$PG17_BIN`,
+/// else `.tools/pgsql/postgresql-17*/bin`. Missing binaries fail the test.
+pub fn pg17_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let mut candidates: Vec<PathBuf> = tools_env("PG17_BIN")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .into_iter()
+            .collect();
+        if let Ok(entries) = fs::read_dir(common::repo().join(".tools").join("pgsql")) {
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("postgresql-17"))
+                .map(|e| e.path().join("bin"))
+                .collect();
+            found.sort();
+            candidates.extend(found);
+        }
+        let bin = candidates
+            .into_iter()
+            .find(|d| d.join("postgres").is_file())
+            .unwrap_or_else(|| {
+                panic!("PostgreSQL 17 binaries not found ($PG17_BIN, .tools/pgsql/postgresql-17*/bin): {MISSING}")
+            });
+        let version = String::from_utf8_lossy(
+            &common::run_ok(Command::new(bin.join("postgres")).arg("--version")).stdout,
+        )
+        .into_owned();
+        assert!(
+            version.contains(" 17."),
+            "{} is not PostgreSQL 17: {version}",
+            bin.display()
+        );
+        bin
+    })
+}
+
 /// A PostgreSQL program (`postgres`, `psql`, `pg_ctl`, ...).
 pub fn pg(name: &str) -> PathBuf {
     let p = pg_bin().join(name);
@@ -213,6 +251,7 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(String, String)> {
 // Rendered manifests and the kubelet's view of them
 
 /// `helm template` of the standard chart (release `ah`, namespace `alerts`), parsed.
+#[derive(Clone)]
 pub struct Rendered {
     pub args: Vec<String>,
     pub docs: Vec<Value>,
@@ -667,6 +706,9 @@ pub struct Cluster {
     pub pgdata: PathBuf,
     /// The server's stderr (the container log).
     pub log: PathBuf,
+    /// The binaries the server runs with (`postgres`, `pg_ctl`): PostgreSQL 16's unless a
+    /// test swaps them (the major upgrade).
+    pub bin: PathBuf,
     child: Option<Child>,
 }
 
@@ -720,6 +762,7 @@ impl Cluster {
             port: free_port(),
             pgdata,
             log,
+            bin: pg_bin().to_path_buf(),
             child: None,
         }
     }
@@ -777,7 +820,7 @@ impl Cluster {
                 args.first().is_some_and(|a| a.starts_with('-')),
                 "the entrypoint runs `postgres` only for arguments starting with '-': {args:?}"
             );
-            pg("postgres")
+            self.bin.join("postgres")
         } else {
             let name = Path::new(&command[0])
                 .file_name()
@@ -787,7 +830,7 @@ impl Cluster {
             let mut rest: Vec<String> = command[1..].to_vec();
             rest.append(&mut args);
             args = rest;
-            pg(&name)
+            self.bin.join(&name)
         };
         let config = self.effective_config_file(&args);
         let setting = |name: &str| -> Option<String> {
@@ -898,7 +941,7 @@ impl Cluster {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        let _ = as_user(pg("pg_ctl"))
+        let _ = as_user(self.bin.join("pg_ctl"))
             .args(["stop", "-m", mode, "-w", "-t", "60", "-D"])
             .arg(&self.pgdata)
             .stdout(Stdio::null())
