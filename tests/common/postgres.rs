@@ -133,7 +133,7 @@ pub fn pg(name: &str) -> PathBuf {
     p
 }
 
-/// Debian's postgres_exporter (v0.11.1; the chart pins v0.15.0, which cannot be fetched
+/// Debian's postgres_exporter (v0.11.1; the chart pins v0.19.1, which cannot be fetched
 /// here): `$POSTGRES_EXPORTER`, else the Debian path, else `postgres_exporter` on PATH.
 pub fn postgres_exporter() -> PathBuf {
     if let Some(p) = tools_env("POSTGRES_EXPORTER").filter(|s| !s.is_empty()) {
@@ -1238,19 +1238,22 @@ pub fn exporter_flags() -> BTreeSet<String> {
 }
 
 /// Flags of the exporter container that Debian's v0.11.1 does not know, and why they may
-/// be dropped for the test: v0.15 collectors, whose metrics the test
+/// be dropped for the test: collectors of the pinned v0.19.1, whose metrics the test
 /// `prometheus_rule_metrics_are_exposed_by_the_exporter` (tests/postgresql.rs) accounts for.
-pub const V015_ONLY_FLAGS: &[&str] = &[
-    // collector database_wraparound (v0.15): pg_database_wraparound_age_* for
+pub const NEWER_EXPORTER_FLAGS: &[&str] = &[
+    // collector database_wraparound (v0.14+): pg_database_wraparound_age_* for
     // PostgreSQLTxidExhaustionRisk.
     "--collector.database_wraparound",
+    // collector stat_checkpointer (v0.17+; PostgreSQL 17+ only): pg_stat_checkpointer_* for
+    // PostgreSQLHighCheckpointRate on 17.
+    "--collector.stat_checkpointer",
 ];
 
 /// Runs the real postgres_exporter once against a server with init.sql applied and a
 /// table with rows and an index: the environment is the rendered `exporter` container's as
 /// the kubelet builds it (DATA_SOURCE_PASS from the Secret), the arguments are the
 /// container's with the queries file mapped and the flags v0.11 lacks dropped
-/// ([`V015_ONLY_FLAGS`]), plus `--web.listen-address=127.0.0.1:<free>`. Adapted: the port
+/// ([`NEWER_EXPORTER_FLAGS`]), plus `--web.listen-address=127.0.0.1:<free>`. Adapted: the port
 /// 5432 in the data source to the server's port; it runs as the test user (uid 65534 in
 /// the pod). Runs once per test binary (the first
 /// caller runs it, later callers get the result). It also saves /metrics to
@@ -1324,7 +1327,10 @@ pub fn exporter_run() -> &'static ExporterRun {
                 dropped_args.push(a);
             }
         }
-        assert_eq!(dropped_args, V015_ONLY_FLAGS, "flags v0.11 does not know");
+        assert_eq!(
+            dropped_args, NEWER_EXPORTER_FLAGS,
+            "flags v0.11 does not know"
+        );
         let port = free_port();
         args.push(format!("--web.listen-address=127.0.0.1:{port}"));
 
