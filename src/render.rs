@@ -41,6 +41,8 @@ struct TemplateContext<'a> {
     sized_for: Option<SizedFor>,
     /// Extra app pods during a rolling update (the connection budget counts them).
     rollout_surge: u32,
+    /// The PostgreSQL major versions the chart supports (the templates check the image's).
+    postgresql_majors: &'static [u32],
 }
 
 /// The memory limit and max_connections the derived memory settings were computed from,
@@ -211,6 +213,7 @@ pub fn files(profile: &Profile, derived: &[tuning::Derived]) -> Result<Rendered>
         images: images(&values),
         sized_for: sized_for(profile, derived),
         rollout_surge: app::ROLLOUT_SURGE,
+        postgresql_majors: component::postgresql::SUPPORTED_MAJORS,
     })
     .map_err(|e| Bug(format!("template context: {e}")))?;
     let fragments = slots(&mut tera, &context, &dirs)?;

@@ -365,12 +365,13 @@ fn derived_memory_settings_are_the_documented_difference() {
 #[test]
 fn integer_and_boolean_settings_render_as_meant() {
     // Helm's `--set` types `17`, `2` and `true`; the chart renders them as the text typed.
+    // (Not postgresql.image.tag=true: a PostgreSQL tag must start with its major version.)
     let dir = tempfile::tempdir().unwrap();
     let mut args = arguments("standard", &[], &[], dir.path());
     args.extend(
         [
             "--set",
-            "image.tag=17,postgresql.image.tag=true",
+            "image.tag=17,valkey.image.tag=true",
             "--set",
             "app.resources.limits.cpu=2,app.resources.limits.memory=1073741824",
             "--set",

@@ -10,9 +10,9 @@
 //! socket, C.UTF-8 locale), and each test names its own.
 //!
 //! The exporter is Debian's postgres_exporter v0.11.1 (`POSTGRES_EXPORTER`): the chart pins
-//! quay.io/prometheuscommunity/postgres-exporter v0.15.0, which cannot be fetched here. The
+//! quay.io/prometheuscommunity/postgres-exporter v0.19.1, which cannot be fetched here. The
 //! custom queries and the connection settings are the same for both versions; flags and
-//! collectors that only v0.15 has are named where they matter.
+//! collectors that only the newer one has are named where they matter.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -649,7 +649,7 @@ fn real_postgres_exporter_with_the_sidecar_env_exposes_every_custom_metric() {
         "custom metrics missing from /metrics: {missing:?}"
     );
     println!(
-        "exporter: {} samples, {} metric names; dropped v0.15-only args {:?}",
+        "exporter: {} samples, {} metric names; dropped args v0.11 lacks {:?}",
         lines.iter().filter(|l| !l.starts_with('#')).count(),
         names.len(),
         run.dropped_args
@@ -701,6 +701,17 @@ const NOT_FROM_V011: &[(&str, &str)] = &[
     (
         "pg_database_wraparound_age_datminmxid_seconds",
         "v0.15 collector database_wraparound (--collector.database_wraparound)",
+    ),
+    // v0.17+ collector `stat_checkpointer`, enabled by the container's
+    // --collector.stat_checkpointer, exports only on PostgreSQL 17+ (which moved these
+    // counters out of pg_stat_bgwriter); the test server is 16.
+    (
+        "pg_stat_checkpointer_num_timed_total",
+        "v0.17+ collector stat_checkpointer (--collector.stat_checkpointer), PostgreSQL 17+",
+    ),
+    (
+        "pg_stat_checkpointer_num_requested_total",
+        "v0.17+ collector stat_checkpointer (--collector.stat_checkpointer), PostgreSQL 17+",
     ),
 ];
 

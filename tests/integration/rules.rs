@@ -7,7 +7,9 @@
 use std::fs;
 
 use crate::common;
-use crate::common::cli::{assert_contains_all, entries, rendered, run, run_ok, s, tmp, tree};
+use crate::common::cli::{
+    assert_contains_all, assert_render_rejected, entries, rendered, run, run_ok, s, tmp, tree,
+};
 
 /// One semantic rule, broken by `--set` overrides of the default (standard) profile.
 struct Rule {
@@ -229,6 +231,60 @@ fn a_toleration_equal_without_value_is_rejected_in_every_workload_section() {
             "validate",
             "--set",
             "postgresql.tolerations[0].key=dedicated,postgresql.tolerations[0].operator=Equal,postgresql.tolerations[0].value=db",
+        ],
+    );
+}
+
+#[test]
+fn postgresql_tag_of_an_unsupported_major_is_rejected_and_exits_1() {
+    for tag in ["18.1", "15.8", "bookworm"] {
+        assert_render_rejected(
+            &["--set", &format!("postgresql.image.tag={tag}")],
+            1,
+            &[
+                "postgresql.image.tag",
+                &format!("`{tag}`"),
+                "supported PostgreSQL major version (16, 17)",
+            ],
+        );
+    }
+}
+
+#[test]
+fn postgresql_17_renders_and_a_major_upgrade_must_name_an_earlier_major() {
+    let dir = tmp();
+    run_ok(
+        dir.path(),
+        &[
+            "validate",
+            "--set",
+            "postgresql.image.tag=17.6",
+            "--set",
+            "postgresql.majorUpgrade.enabled=true",
+        ],
+    );
+    assert_render_rejected(
+        &["--set", "postgresql.majorUpgrade.enabled=true"],
+        1,
+        &[
+            "postgresql.majorUpgrade.fromMajor",
+            "16 cannot be upgraded to the image's PostgreSQL 16",
+        ],
+    );
+    assert_render_rejected(
+        &[
+            "--set",
+            "postgresql.image.tag=17.6",
+            "--set",
+            "postgresql.majorUpgrade.enabled=true",
+            "--set",
+            "postgresql.majorUpgrade.image.tag=15-to-17",
+        ],
+        1,
+        &[
+            "postgresql.majorUpgrade.image.tag",
+            "`15-to-17`",
+            "expected `16-to-17`",
         ],
     );
 }

@@ -51,7 +51,23 @@ const DOCS: &[super::Doc] = &[
         "docs/runbooks.md",
         include_str!("../../../docs/runbooks.md"),
     ),
+    // The major-version guard's messages point at its procedure.
+    (
+        "docs/upgrades.md",
+        include_str!("../../../docs/upgrades.md"),
+    ),
 ];
+
+/// The PostgreSQL major versions the chart runs: `postgresql.image.tag` must start with one
+/// of them, and `postgresql.majorUpgrade` upgrades a data directory from one to a later one.
+/// The templates get the list too (`postgresql_majors`), for installs that bypass alertchart.
+pub const SUPPORTED_MAJORS: &[u32] = &[16, 17];
+
+/// The major version an image tag names: its leading digits (`17.6-bookworm` is 17).
+pub fn tag_major(tag: &str) -> Option<u32> {
+    let digits: String = tag.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
 
 /// Connections PostgreSQL must keep beyond the app's pools (exporter, backup, Helm test).
 pub const MAINTENANCE_CONNECTIONS: u32 = 5;
@@ -163,6 +179,29 @@ pub struct PostgresqlExporter {
     pub resources: Resources,
 }
 
+/// How pg_upgrade carries the data files into the new major's data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UpgradeMethod {
+    Link,
+    Copy,
+}
+
+/// Upgrading the data directory to the image's PostgreSQL major version with pg_upgrade.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresqlMajorUpgrade {
+    /// Run pg_upgrade in the init container `upgrade-data` when the data directory is of fromMajor and postgresql.image of a later major; off, a data directory of another major than the image's stops the pod in its init container `check-data-version`, with the reason. Take a backup first; turn it off again once upgraded.
+    pub enabled: bool,
+    /// Major version of the data directory to upgrade from (what the StatefulSet ran before), e.g. `16`; `helm upgrade` refuses a change of major unless enabled is true and this is the running StatefulSet's major.
+    #[schemars(range(min = 9, max = 99))]
+    pub from_major: u32,
+    /// `link`: pg_upgrade --link (hard links, seconds, no extra space; the old data directory is unusable once the new server has started), or `copy`: pg_upgrade --copy (as much free space again as the data; the old directory stays usable).
+    pub method: UpgradeMethod,
+    /// Image with both majors' binaries under /usr/lib/postgresql/<major>/bin (Debian layout), e.g. tianon/postgres-upgrade with tag `<fromMajor>-to-<major>`.
+    pub image: Image,
+}
+
 /// Retention of backups.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -251,11 +290,13 @@ pub struct PostgresqlAlerts {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Postgresql {
-    /// PostgreSQL image; its major version must match the data directory.
+    /// PostgreSQL image; the tag starts with its major version (16 or 17), which must match the data directory's (see majorUpgrade).
     pub image: Image,
+    /// Upgrade of the data directory to the image's major version (pg_upgrade in an init container).
+    pub major_upgrade: PostgresqlMajorUpgrade,
     /// Database, user and credentials.
     pub auth: PostgresqlAuth,
-    /// Resources of the PostgreSQL container; the memory limit sizes the memory settings a profile leaves unset.
+    /// Resources of the PostgreSQL container (and of its init containers); the memory limit sizes the memory settings a profile leaves unset.
     pub resources: Resources,
     /// 2 MiB huge pages the PostgreSQL container requests (and is limited to) for its shared memory, e.g. `1Gi`; empty: none.
     #[serde(rename = "hugepages2Mi")]
@@ -291,6 +332,54 @@ fn resources(pg: &Postgresql) -> Vec<(&'static str, &Resources)> {
     ]
 }
 
+/// The image's major version against the supported ones, and the upgrade's majors.
+fn majors(pg: &Postgresql, found: &mut Found) {
+    let supported = SUPPORTED_MAJORS
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let tag = pg.image.tag.as_str();
+    let Some(major) = tag_major(tag).filter(|m| SUPPORTED_MAJORS.contains(m)) else {
+        found.fail(
+            "postgresql.image.tag",
+            format!(
+                "`{tag}` does not start with a supported PostgreSQL major version ({supported}), e.g. `17.6`: \
+                 the chart's configuration, exporter queries and data-directory check are made for those"
+            ),
+        );
+        return;
+    };
+    let up = &pg.major_upgrade;
+    if !up.enabled {
+        return;
+    }
+    if !SUPPORTED_MAJORS.contains(&up.from_major) || up.from_major >= major {
+        found.fail(
+            "postgresql.majorUpgrade.fromMajor",
+            format!(
+                "{} cannot be upgraded to the image's PostgreSQL {major} (`{tag}`): expected a supported major ({supported}) below {major}",
+                up.from_major
+            ),
+        );
+        return;
+    }
+    // tianon/postgres-upgrade-style tags name both majors; they must be these.
+    let utag = up.image.tag.as_str();
+    if let Some((from, to)) = utag.split_once("-to-") {
+        let (from, to) = (tag_major(from), tag_major(to));
+        if from != Some(up.from_major) || to != Some(major) {
+            found.fail(
+                "postgresql.majorUpgrade.image.tag",
+                format!(
+                    "`{utag}` upgrades between other majors than fromMajor {} and the image's {major} (expected `{}-to-{major}`)",
+                    up.from_major, up.from_major
+                ),
+            );
+        }
+    }
+}
+
 /// PostgreSQL's rules: networks, schedules, the connection budget, WAL sizes, memory.
 pub fn check(p: &Profile, found: &mut Found) {
     let Some(pg) = &p.postgresql else { return };
@@ -298,6 +387,7 @@ pub fn check(p: &Profile, found: &mut Found) {
         found.check_cidr(&format!("postgresql.hba.appCidrs.{i}"), c);
     }
     found.check_schedule("postgresql.backup.schedule", &pg.backup.schedule);
+    majors(pg, found);
     let cfg = &pg.config;
     let pods = p.autoscaling.as_ref().map_or(1, |a| a.max_replicas) + ROLLOUT_SURGE;
     let pool = APP_POOL_MAX;

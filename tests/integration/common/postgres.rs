@@ -85,6 +85,44 @@ pub fn pg_bin() -> &'static Path {
     })
 }
 
+/// The directory of the PostgreSQL 17 binaries (the major upgrade's target): `$PG17_BIN`,
+/// else `.tools/pgsql/postgresql-17*/bin`. Missing binaries fail the test.
+pub fn pg17_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let mut candidates: Vec<PathBuf> = tools_env("PG17_BIN")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .into_iter()
+            .collect();
+        if let Ok(entries) = fs::read_dir(common::repo().join(".tools").join("pgsql")) {
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("postgresql-17"))
+                .map(|e| e.path().join("bin"))
+                .collect();
+            found.sort();
+            candidates.extend(found);
+        }
+        let bin = candidates
+            .into_iter()
+            .find(|d| d.join("postgres").is_file())
+            .unwrap_or_else(|| {
+                panic!("PostgreSQL 17 binaries not found ($PG17_BIN, .tools/pgsql/postgresql-17*/bin): {MISSING}")
+            });
+        let version = String::from_utf8_lossy(
+            &common::run_ok(Command::new(bin.join("postgres")).arg("--version")).stdout,
+        )
+        .into_owned();
+        assert!(
+            version.contains(" 17."),
+            "{} is not PostgreSQL 17: {version}",
+            bin.display()
+        );
+        bin
+    })
+}
+
 /// A PostgreSQL program (`postgres`, `psql`, `pg_ctl`, ...).
 pub fn pg(name: &str) -> PathBuf {
     let p = pg_bin().join(name);
@@ -92,7 +130,7 @@ pub fn pg(name: &str) -> PathBuf {
     p
 }
 
-/// Debian's postgres_exporter (v0.11.1; the chart pins v0.15.0, which cannot be fetched
+/// Debian's postgres_exporter (v0.11.1; the chart pins v0.19.1, which cannot be fetched
 /// here): `$POSTGRES_EXPORTER`, else the Debian path, else `postgres_exporter` on PATH.
 pub fn postgres_exporter() -> PathBuf {
     if let Some(p) = tools_env("POSTGRES_EXPORTER").filter(|s| !s.is_empty()) {
@@ -210,6 +248,7 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(String, String)> {
 // Rendered manifests and the kubelet's view of them
 
 /// `helm template` of the standard chart (release `ah`, namespace `alerts`), parsed.
+#[derive(Clone)]
 pub struct Rendered {
     pub docs: Vec<Value>,
 }
@@ -662,6 +701,9 @@ pub struct Cluster {
     pub pgdata: PathBuf,
     /// The server's stderr (the container log).
     pub log: PathBuf,
+    /// The binaries the server runs with (`postgres`, `pg_ctl`): PostgreSQL 16's unless a
+    /// test swaps them (the major upgrade).
+    pub bin: PathBuf,
     child: Option<Child>,
 }
 
@@ -715,6 +757,7 @@ impl Cluster {
             port: free_port(),
             pgdata,
             log,
+            bin: pg_bin().to_path_buf(),
             child: None,
         }
     }
@@ -772,7 +815,7 @@ impl Cluster {
                 args.first().is_some_and(|a| a.starts_with('-')),
                 "the entrypoint runs `postgres` only for arguments starting with '-': {args:?}"
             );
-            pg("postgres")
+            self.bin.join("postgres")
         } else {
             let name = Path::new(&command[0])
                 .file_name()
@@ -782,7 +825,7 @@ impl Cluster {
             let mut rest: Vec<String> = command[1..].to_vec();
             rest.append(&mut args);
             args = rest;
-            pg(&name)
+            self.bin.join(&name)
         };
         let config = self.effective_config_file(&args);
         let setting = |name: &str| -> Option<String> {
@@ -893,7 +936,7 @@ impl Cluster {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        let _ = as_user(pg("pg_ctl"))
+        let _ = as_user(self.bin.join("pg_ctl"))
             .args(["stop", "-m", mode, "-w", "-t", "60", "-D"])
             .arg(&self.pgdata)
             .stdout(Stdio::null())
@@ -1183,19 +1226,22 @@ pub fn exporter_flags() -> BTreeSet<String> {
 }
 
 /// Flags of the exporter container that Debian's v0.11.1 does not know, and why they may
-/// be dropped for the test: v0.15 collectors, whose metrics the test
+/// be dropped for the test: collectors of the pinned v0.19.1, whose metrics the test
 /// `prometheus_rule_metrics_are_exposed_by_the_exporter` (module `postgresql`) accounts for.
-pub const V015_ONLY_FLAGS: &[&str] = &[
-    // collector database_wraparound (v0.15): pg_database_wraparound_age_* for
+pub const NEWER_EXPORTER_FLAGS: &[&str] = &[
+    // collector database_wraparound (v0.14+): pg_database_wraparound_age_* for
     // PostgreSQLTxidExhaustionRisk.
     "--collector.database_wraparound",
+    // collector stat_checkpointer (v0.17+; PostgreSQL 17+ only): pg_stat_checkpointer_* for
+    // PostgreSQLHighCheckpointRate on 17.
+    "--collector.stat_checkpointer",
 ];
 
 /// Runs the real postgres_exporter once against a server with init.sql applied and a
 /// table with rows and an index: the environment is the rendered `exporter` container's as
 /// the kubelet builds it (DATA_SOURCE_PASS from the Secret), the arguments are the
 /// container's with the queries file mapped and the flags v0.11 lacks dropped
-/// ([`V015_ONLY_FLAGS`]), plus `--web.listen-address=127.0.0.1:<free>`. Adapted: the port
+/// ([`NEWER_EXPORTER_FLAGS`]), plus `--web.listen-address=127.0.0.1:<free>`. Adapted: the port
 /// 5432 in the data source to the server's port; it runs as the test user (uid 65534 in
 /// the pod). Runs once per test binary (the first
 /// caller runs it, later callers get the result). It also saves /metrics to
@@ -1269,7 +1315,10 @@ pub fn exporter_run() -> &'static ExporterRun {
                 dropped_args.push(a);
             }
         }
-        assert_eq!(dropped_args, V015_ONLY_FLAGS, "flags v0.11 does not know");
+        assert_eq!(
+            dropped_args, NEWER_EXPORTER_FLAGS,
+            "flags v0.11 does not know"
+        );
         let port = free_port();
         args.push(format!("--web.listen-address=127.0.0.1:{port}"));
 
