@@ -20,6 +20,7 @@ mod helm_ci_values;
 mod helm_overrides;
 mod helm_values;
 mod liveness;
+mod maintenance;
 mod major_upgrade;
 mod notes;
 mod postgresql;

@@ -150,10 +150,9 @@ fn a_new_memory_limit_with_the_derived_settings_left_as_they_were_gets_a_loud_wa
         &text,
         &[
             SIZING_WARNING,
-            // Not walBuffers (16MB, its maximum, at 2Gi and 8Gi) nor shmSize (64Mi, its
-            // minimum, at both).
+            // Not walBuffers (16MB, its maximum, at 2Gi and 8Gi).
             "alertchart derived postgresql.config.sharedBuffers, postgresql.config.effectiveCacheSize, \
-             postgresql.config.maintenanceWorkMem, postgresql.config.workMem\n\
+             postgresql.config.maintenanceWorkMem, postgresql.config.workMem, postgresql.shmSize\n\
              for a memory limit of 2Gi and 250 connections; this release has\n8Gi and 250.",
         ],
         "8Gi limit",
@@ -166,7 +165,7 @@ fn a_new_memory_limit_with_the_derived_settings_left_as_they_were_gets_a_loud_wa
         &fewer,
         &[
             SIZING_WARNING,
-            "alertchart derived postgresql.config.workMem\nfor a memory limit of 2Gi and 250 connections; \
+            "alertchart derived postgresql.config.workMem, postgresql.shmSize\nfor a memory limit of 2Gi and 250 connections; \
              this release has\n2Gi and 300.",
         ],
         "300 connections",
@@ -181,6 +180,7 @@ fn no_sizing_warning_when_the_derived_settings_are_set_with_the_new_limit() {
         "postgresql.config.effectiveCacheSize=6GB",
         "postgresql.config.workMem=8064kB",
         "postgresql.config.maintenanceWorkMem=512MB",
+        "postgresql.shmSize=646Mi",
     ] {
         args.extend(["--set", set]);
     }

@@ -25,6 +25,18 @@ struct Rule {
 
 const RULES: &[Rule] = &[
     Rule {
+        name: "a_dev_shm_too_small_for_a_parallel_vacuum_exits_1",
+        sets: &["postgresql.shmSize=64Mi"],
+        key: "postgresql.shmSize",
+        message: &["could not resize shared memory segment", "at least 167Mi"],
+    },
+    Rule {
+        name: "a_dev_shm_that_does_not_fit_the_memory_limit_beside_shared_buffers_exits_1",
+        sets: &["postgresql.shmSize=1600Mi"],
+        key: "postgresql.shmSize",
+        message: &["shared_buffers 512MB", "do not fit the memory limit `2Gi`"],
+    },
+    Rule {
         name: "bad_cron_schedule_via_set_names_the_set_argument_and_the_field_and_exits_1 (backup)",
         sets: &["postgresql.backup.schedule=61 2 * * *"],
         key: "postgresql.backup.schedule",
@@ -166,7 +178,7 @@ fn memory_settings_follow_the_limit_and_values_yaml_shows_the_formula() {
         "effectiveCacheSize: \"6GB\"",
         "maintenanceWorkMem: \"512MB\"",
         "workMem: \"8064kB\"",
-        "shmSize: \"126Mi\"",
+        "shmSize: \"646Mi\"",
     ] {
         assert!(
             values.contains(expected),

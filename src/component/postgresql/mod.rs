@@ -301,7 +301,7 @@ pub struct Postgresql {
     /// 2 MiB huge pages the PostgreSQL container requests (and is limited to) for its shared memory, e.g. `1Gi`; empty: none.
     #[serde(rename = "hugepages2Mi")]
     pub hugepages_2mi: OptionalMemoryQuantity,
-    /// Size of /dev/shm, the memory-backed volume of parallel queries' shared memory; unset in a profile: enough for 8 parallel hashes of work_mem.
+    /// Size of /dev/shm, the memory-backed volume of the shared memory of parallel queries and parallel VACUUM; unset in a profile: enough for 8 parallel hashes of work_mem plus a VACUUM's dead rows (maintenance_work_mem, at most 1GB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<MemoryQuantity>,
     /// Data volume.
@@ -464,6 +464,9 @@ fn memory(pg: &Postgresql, found: &mut Found) {
             ),
         );
     }
+    if let Some(shm) = &pg.shm_size {
+        shm_fits(shm, &budget, limit, found);
+    }
     // Derivation never chooses `on`, so the profile's own setting is the one to check.
     match (pg.config.huge_pages, pg.hugepages_2mi.bytes()) {
         (Some(HugePages::On), None) => found.fail(
@@ -478,5 +481,40 @@ fn memory(pg: &Postgresql, found: &mut Found) {
             ),
         ),
         _ => {}
+    }
+}
+
+/// A /dev/shm size the profile sets holds what parallel query and a parallel VACUUM put there
+/// (else the runbooks' VACUUM of a large table fails), and is memory of the container, so it
+/// fits in the limit beside shared_buffers.
+fn shm_fits(
+    shm: &MemoryQuantity,
+    budget: &tuning::Budget,
+    limit: &MemoryQuantity,
+    found: &mut Found,
+) {
+    let needed = tuning::shm_needed(&budget.work_mem, &budget.maintenance_work_mem);
+    let bytes = shm.bytes();
+    if bytes < needed {
+        found.fail(
+            "postgresql.shmSize",
+            format!(
+                "`{}` is smaller than what parallel hash joins (8 x 2 x work_mem {}) and a parallel VACUUM's dead rows (maintenance_work_mem {}, at most 1GB) put in /dev/shm: VACUUM of a large table would fail with \"could not resize shared memory segment\" (expected at least {}Mi)",
+                shm.as_str(),
+                budget.work_mem,
+                budget.maintenance_work_mem,
+                needed.div_ceil(1 << 20)
+            ),
+        );
+    } else if bytes / 1024 + budget.shared_buffers.kilobytes() > limit.bytes() / 1024 {
+        found.fail(
+            "postgresql.shmSize",
+            format!(
+                "`{}` of memory-backed /dev/shm and shared_buffers {} do not fit the memory limit `{}`",
+                shm.as_str(),
+                budget.shared_buffers,
+                limit.as_str()
+            ),
+        );
     }
 }

@@ -26,6 +26,9 @@ const VACUUM_MEMORY_CAP: u64 = GB;
 const WORK_MEM_FLOOR: u64 = MB;
 /// The memory of /dev/shm without parallel query (Docker's default size of it).
 const SHM_FLOOR_BYTES: u64 = 64 << 20;
+/// /dev/shm beyond the parallel hashes and VACUUM's dead-tuple store: the small DSM segments
+/// of parallel query and vacuum state, and tmpfs rounding.
+const SHM_SLACK_BYTES: u64 = 8 << 20;
 
 /// A setting alertchart chose, for values.yaml to show with the arithmetic behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,16 +82,22 @@ fn derive(pg: &mut Postgresql) -> Vec<Derived> {
             follows,
         });
     };
-    let (work_mem, work_mem_follows) = derive_config(pg, &mut note);
-    derive_shared_memory(pg, &work_mem, work_mem_follows, &mut note);
+    let inputs = derive_config(pg, &mut note);
+    derive_shared_memory(pg, &inputs, &mut note);
     out
 }
 
 /// How a derivation reports a setting it chose: path, formula, value, what it follows.
 type Note<'a> = dyn FnMut(&'static str, String, &dyn std::fmt::Display, Follows) + 'a;
 
-/// The postgresql.conf sizes; returns work_mem and what it follows, which /dev/shm needs.
-fn derive_config(pg: &mut Postgresql, note: &mut Note<'_>) -> (PgSize, Follows) {
+/// What /dev/shm is sized from: work_mem and maintenance_work_mem, and what each follows.
+struct ShmInputs {
+    work_mem: (PgSize, Follows),
+    maintenance_work_mem: (PgSize, Follows),
+}
+
+/// The postgresql.conf sizes; returns what /dev/shm is sized from.
+fn derive_config(pg: &mut Postgresql, note: &mut Note<'_>) -> ShmInputs {
     let limit = pg.resources.limits.memory.clone();
     let limit_kb = limit.bytes() / 1024;
     let lim = limit.as_str();
@@ -119,14 +128,16 @@ fn derive_config(pg: &mut Postgresql, note: &mut Note<'_>) -> (PgSize, Follows) 
         );
         v
     });
+    let mut maintenance_follows = Follows::NOTHING;
     let maintenance = set(&mut cfg.maintenance_work_mem, || {
         let (kb, bounded) = clamp(whole_mb(limit_kb / 16).kilobytes(), MB, 2 * GB);
         let v = size(kb);
+        maintenance_follows = by_limit.unless(bounded);
         note(
             "postgresql.config.maintenanceWorkMem",
             format!("resources.limits.memory {lim} / 16, at most 2GB = {v}"),
             &v,
-            by_limit.unless(bounded),
+            maintenance_follows,
         );
         v
     });
@@ -176,16 +187,15 @@ fn derive_config(pg: &mut Postgresql, note: &mut Note<'_>) -> (PgSize, Follows) 
         );
         v
     });
-    (work_mem, work_mem_follows)
+    ShmInputs {
+        work_mem: (work_mem, work_mem_follows),
+        maintenance_work_mem: (maintenance, maintenance_follows),
+    }
 }
 
-/// huge_pages, from the huge pages request, and the size of /dev/shm, from work_mem.
-fn derive_shared_memory(
-    pg: &mut Postgresql,
-    work_mem: &PgSize,
-    work_mem_follows: Follows,
-    note: &mut Note<'_>,
-) {
+/// huge_pages, from the huge pages request, and the size of /dev/shm, from work_mem and
+/// maintenance_work_mem.
+fn derive_shared_memory(pg: &mut Postgresql, inputs: &ShmInputs, note: &mut Note<'_>) {
     set(&mut pg.config.huge_pages, || {
         let (v, word, why) = if pg.hugepages_2mi.as_str().is_empty() {
             (HugePages::Off, "off", "requests no huge pages")
@@ -201,20 +211,38 @@ fn derive_shared_memory(
         v
     });
     set(&mut pg.shm_size, || {
-        let needed = PARALLEL_WORKERS * HASH_MEM_MULTIPLIER * work_mem.kilobytes() * 1024;
-        let (bytes, bounded) = clamp(needed, SHM_FLOOR_BYTES, u64::MAX);
+        let (work_mem, work_mem_follows) = &inputs.work_mem;
+        let (maintenance, maintenance_follows) = &inputs.maintenance_work_mem;
+        let (bytes, bounded) = clamp(shm_needed(work_mem, maintenance), SHM_FLOOR_BYTES, u64::MAX);
         let v = MemoryQuantity::from(format!("{}Mi", bytes.div_ceil(1 << 20)));
+        let follows = Follows {
+            limit: work_mem_follows.limit || maintenance_follows.limit,
+            connections: work_mem_follows.connections,
+        };
         note(
             "postgresql.shmSize",
             format!(
-                "{PARALLEL_WORKERS} parallel workers x hash_mem_multiplier {HASH_MEM_MULTIPLIER} x work_mem {work_mem}, \
-                 at least 64Mi = {v}"
+                "{PARALLEL_WORKERS} parallel workers x hash_mem_multiplier {HASH_MEM_MULTIPLIER} x work_mem {work_mem} \
+                 (parallel hash joins) + maintenance_work_mem {maintenance}, at most 1GB (the dead rows \
+                 a parallel VACUUM keeps in shared memory) + 8Mi, at least 64Mi = {v}"
             ),
             &v,
-            work_mem_follows.unless(bounded),
+            follows.unless(bounded),
         );
         v
     });
+}
+
+/// Bytes of /dev/shm that parallel query and parallel maintenance may fill at once: every
+/// parallel worker's share of a parallel hash join (hash_mem_multiplier x work_mem each), and
+/// the dead-row store of a VACUUM with parallel index workers, which lives in dynamic shared
+/// memory and holds up to maintenance_work_mem (1GB at most). The runbooks' `VACUUM
+/// (VERBOSE, ANALYZE)` on a large table fails with "could not resize shared memory segment"
+/// when it does not fit.
+pub fn shm_needed(work_mem: &PgSize, maintenance_work_mem: &PgSize) -> u64 {
+    let hashes = PARALLEL_WORKERS * HASH_MEM_MULTIPLIER * work_mem.kilobytes() * 1024;
+    let dead_rows = maintenance_work_mem.kilobytes().min(VACUUM_MEMORY_CAP) * 1024;
+    hashes + dead_rows + SHM_SLACK_BYTES
 }
 
 /// `value` clamped to `[min, max]`, and whether it sits at either bound, where it no longer
@@ -350,7 +378,8 @@ mod tests {
     #[test]
     fn derived_settings_follow_the_formulas_at_512mi_2gi_8gi_and_64gi() {
         // work_mem = (limit - shared_buffers - wal_buffers - 4 x maintenance_work_mem,
-        // capped at 1GB for the 3 autovacuum workers) / (connections + 8) / 2, in 64kB steps.
+        // capped at 1GB for the 3 autovacuum workers) / (connections + 8) / 2, in 64kB steps;
+        // /dev/shm = 16 x work_mem + maintenance_work_mem (at most 1GB) + 8Mi, at least 64Mi.
         let cases = [
             // (512 - 128 - 4 - 4 x 32) MB / 108 / 2 = 1194 kB -> 1152kB
             (
@@ -362,19 +391,19 @@ mod tests {
             (
                 "2Gi",
                 250,
-                ["512MB", "1536MB", "128MB", "16MB", "1984kB", "64Mi"],
+                ["512MB", "1536MB", "128MB", "16MB", "1984kB", "167Mi"],
             ),
             // (8192 - 2048 - 16 - 4 x 512) MB / 258 / 2 = 8096 kB -> 8064kB
             (
                 "8Gi",
                 250,
-                ["2GB", "6GB", "512MB", "16MB", "8064kB", "126Mi"],
+                ["2GB", "6GB", "512MB", "16MB", "8064kB", "646Mi"],
             ),
             // (65536 - 16384 - 16 - 2048 - 3 x 1024) MB / 258 / 2 = 87350 kB -> 87296kB
             (
                 "64Gi",
                 250,
-                ["16GB", "48GB", "2GB", "16MB", "87296kB", "1364Mi"],
+                ["16GB", "48GB", "2GB", "16MB", "87296kB", "2396Mi"],
             ),
         ];
         for (limit, connections, expected) in cases {

@@ -37,6 +37,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use alertchart::formats::MemoryQuantity;
 use serde_json::Value;
 
 use crate::common;
@@ -178,6 +179,28 @@ pub fn as_user(program: impl AsRef<OsStr>) -> Command {
         .env("PATH", path_env())
         .env("LANG", "C.UTF-8");
     cmd
+}
+
+/// `command` in a mount namespace of its own whose /dev/shm is a tmpfs of `size` (a
+/// Kubernetes quantity such as `167Mi`), as a memory-backed emptyDir with a sizeLimit is in a
+/// pod. Needs root, as the tests run: the tmpfs is mounted before `command` (which drops to
+/// the test user) starts, and disappears with the namespace when the server exits.
+pub fn in_own_dev_shm(command: &Command, size: &str) -> Command {
+    let bytes = MemoryQuantity::from(size.to_string()).bytes();
+    let mut wrapped = Command::new(common::tool("unshare"));
+    wrapped
+        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        .arg(r#"mount -t tmpfs -o "size=$0,mode=1777" tmpfs /dev/shm && exec "$@""#)
+        .arg(bytes.to_string())
+        .arg(command.get_program())
+        .args(command.get_args())
+        .env_clear();
+    for (name, value) in command.get_envs() {
+        if let Some(value) = value {
+            wrapped.env(name, value);
+        }
+    }
+    wrapped
 }
 
 /// Hands a path to the test user.
@@ -704,6 +727,9 @@ pub struct Cluster {
     /// The binaries the server runs with (`postgres`, `pg_ctl`): PostgreSQL 16's unless a
     /// test swaps them (the major upgrade).
     pub bin: PathBuf,
+    /// Size of the tmpfs the server gets as /dev/shm, in a mount namespace of its own (the
+    /// pod's memory-backed emptyDir); `None`: the machine's /dev/shm.
+    pub shm_size: Option<String>,
     child: Option<Child>,
 }
 
@@ -758,6 +784,7 @@ impl Cluster {
             pgdata,
             log,
             bin: pg_bin().to_path_buf(),
+            shm_size: None,
             child: None,
         }
     }
@@ -902,8 +929,12 @@ impl Cluster {
             .append(true)
             .open(&self.log)
             .expect("log file");
-        let child = as_user(&program)
-            .args(&args)
+        let mut command = as_user(&program);
+        command.args(&args);
+        if let Some(size) = &self.shm_size {
+            command = in_own_dev_shm(&command, size);
+        }
+        let child = command
             .env("PGDATA", &self.pgdata)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
