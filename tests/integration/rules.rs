@@ -25,6 +25,12 @@ struct Rule {
 
 const RULES: &[Rule] = &[
     Rule {
+        name: "wal_sizes_over_half_of_the_data_volume_exit_1",
+        sets: &["postgresql.config.maxWalSize=8GB"],
+        key: "postgresql.config.maxWalSize",
+        message: &["plus walKeepSize `1GB`", "half of the data volume `10Gi`"],
+    },
+    Rule {
         name: "a_dev_shm_too_small_for_a_parallel_vacuum_exits_1",
         sets: &["postgresql.shmSize=64Mi"],
         key: "postgresql.shmSize",

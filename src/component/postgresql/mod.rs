@@ -411,6 +411,20 @@ pub fn check(p: &Profile, found: &mut Found) {
             ),
         );
     }
+    // WAL outgrows max_wal_size under load and while archiving lags, and a full data
+    // volume stops PostgreSQL: the sizes the settings keep take at most half of it.
+    let wal_kb = cfg.max_wal_size.kilobytes() + cfg.wal_keep_size.kilobytes();
+    if wal_kb * 2 > pg.persistence.size.bytes() / 1024 {
+        found.fail(
+            "postgresql.config.maxWalSize",
+            format!(
+                "`{}` plus walKeepSize `{}` take more than half of the data volume `{}` (postgresql.persistence.size): WAL grows past max_wal_size under load or while archiving lags, and a full volume stops PostgreSQL; lower them or grow the volume",
+                cfg.max_wal_size.as_str(),
+                cfg.wal_keep_size.as_str(),
+                pg.persistence.size.as_str()
+            ),
+        );
+    }
     memory(pg, found);
     if pg.alerts.high_connections_percent >= pg.alerts.too_many_connections_percent {
         found.fail(
