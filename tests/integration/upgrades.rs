@@ -163,3 +163,92 @@ fn the_comparison_refuses_what_kubernetes_refuses() {
     assert!(refused("PersistentVolumeClaim/x", &pvc, &grown).is_empty());
     assert_eq!(refused("PersistentVolumeClaim/x", &pvc, &shrunk).len(), 1);
 }
+
+/// Every `…persistence.size` of a chart's values, as `--set` arguments doubling it.
+fn doubled_volume_sizes(values: &Value, path: &mut Vec<String>, out: &mut Vec<String>) {
+    let Value::Object(map) = values else { return };
+    for (key, child) in map {
+        path.push(key.clone());
+        if key == "size" && path.len() >= 2 && path[path.len() - 2] == "persistence" {
+            let size = child.as_str().expect("a size");
+            let digits = size.trim_end_matches(|c: char| !c.is_ascii_digit());
+            let n: u64 = digits.parse().expect("a whole quantity");
+            out.push(format!(
+                "{}={}{}",
+                path.join("."),
+                n * 2,
+                &size[digits.len()..]
+            ));
+        } else {
+            doubled_volume_sizes(child, path, out);
+        }
+        path.pop();
+    }
+}
+
+/// The rendered objects by `Kind/name`, with what differs from render to render (generated
+/// Secret data) and the storage requests taken out.
+fn without_storage_requests(stream: &str) -> BTreeMap<String, (Value, Vec<Value>)> {
+    let mut out = BTreeMap::new();
+    for mut doc in yaml_docs(stream) {
+        let key = format!(
+            "{}/{}",
+            doc["kind"].as_str().expect("kind"),
+            doc["metadata"]["name"].as_str().expect("name")
+        );
+        let mut storage = Vec::new();
+        if doc["kind"] == "Secret" {
+            doc["data"] = Value::Null;
+        }
+        if let Some(claims) = doc["spec"]["volumeClaimTemplates"].as_array_mut() {
+            for claim in claims {
+                storage.push(claim["spec"]["resources"]["requests"]["storage"].take());
+            }
+        }
+        if doc["kind"] == "PersistentVolumeClaim" {
+            storage.push(doc["spec"]["resources"]["requests"]["storage"].take());
+        }
+        out.insert(key, (doc, storage));
+    }
+    out
+}
+
+/// The offline part of "Growing a volume" (docs/upgrades.md): with only the volume sizes
+/// changed, every object renders as before but for its storage requests. A StatefulSet
+/// recreated after `kubectl delete --cascade=orphan` thus adopts its running pod without a
+/// restart (same selector, same pod template), and the chart's own claims only grow.
+#[test]
+fn growing_the_volumes_changes_nothing_but_their_storage_requests() {
+    for profile in profiles() {
+        let chart = chart_dir(profile);
+        let values: Value =
+            yaml_serde::from_str(&fs::read_to_string(chart.join("values.yaml")).unwrap()).unwrap();
+        let mut sets = Vec::new();
+        doubled_volume_sizes(&values, &mut Vec::new(), &mut sets);
+        assert!(!sets.is_empty(), "{profile}: no volumes");
+        let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", s.as_str()]).collect();
+        let before = without_storage_requests(&helm_template(&chart, &[]));
+        let after = without_storage_requests(&helm_template(&chart, &args));
+        assert_eq!(
+            before.keys().collect::<Vec<_>>(),
+            after.keys().collect::<Vec<_>>(),
+            "{profile}: growing volumes added or removed objects"
+        );
+        let mut grown = 0;
+        for (key, (object, storage)) in &before {
+            let (object_after, storage_after) = &after[key];
+            assert_eq!(
+                object, object_after,
+                "{profile}: {key} changes beyond its storage requests when {sets:?}"
+            );
+            for (old, new) in storage.iter().zip(storage_after) {
+                assert!(
+                    storage_bytes(new) == 2 * storage_bytes(old),
+                    "{profile}: {key} storage {old} -> {new}"
+                );
+                grown += 1;
+            }
+        }
+        assert_eq!(grown, sets.len(), "{profile}: every volume grew ({sets:?})");
+    }
+}
