@@ -471,7 +471,7 @@ mod tests {
         let databases: Vec<_> = component::ALL
             .iter()
             .copied()
-            .filter(|c| c.database.is_some())
+            .filter(|c| c.database().is_some())
             .collect();
         assert!(databases.len() >= 2, "{databases:?}");
         let expected = filled_by(databases[0]);

@@ -11,17 +11,16 @@ use crate::formats::{
 use crate::profile::{Image, Profile, Resources, Scheduling};
 use crate::validate::Found;
 
-use super::Component;
+use super::{Component, Selection};
 
 pub const COMPONENT: Component = Component {
     name: "app",
     source_dirs: &["app"],
     docs: &[],
-    database: None,
+    selected_by: Selection::Always,
     alert_rules: false,
     stateful_service: false,
     generated_passwords: false,
-    present: |_| true,
     check,
     resources: |p| vec![("app.resources", &p.app.resources)],
 };

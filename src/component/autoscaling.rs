@@ -6,17 +6,16 @@ use serde::{Deserialize, Serialize};
 use crate::profile::Profile;
 use crate::validate::Found;
 
-use super::{Component, no_resources};
+use super::{Component, Selection, no_resources};
 
 pub const COMPONENT: Component = Component {
     name: "autoscaling",
     source_dirs: &["autoscaling"],
     docs: &[],
-    database: None,
+    selected_by: Selection::Section(|p| p.autoscaling.is_some()),
     alert_rules: false,
     stateful_service: false,
     generated_passwords: false,
-    present: |p| p.autoscaling.is_some(),
     check,
     resources: no_resources,
 };

@@ -33,9 +33,8 @@ pub struct Component {
     pub source_dirs: &'static [&'static str],
     /// Documents of `docs/` the chart ships with it (path in the chart, text).
     pub docs: &'static [Doc],
-    /// For a database implementation: the `profile.database` value that selects it, the
-    /// section of the profile that configures it, and whether the app speaks PostgreSQL to it.
-    pub database: Option<DatabaseImpl>,
+    /// What puts it in a profile's chart.
+    pub selected_by: Selection,
     /// Whether it brings alert rules (and so `metrics.prometheusRule` and the runbooks).
     pub alert_rules: bool,
     /// Whether it runs a stateful service with an exporter and a NetworkPolicy (`metrics`,
@@ -43,25 +42,32 @@ pub struct Component {
     pub stateful_service: bool,
     /// Whether it keeps passwords in a Secret it generates (`<section>.auth`).
     pub generated_passwords: bool,
-    /// Whether a profile without `profile.database` choice has it (the database components
-    /// are chosen by `profile.database` instead).
-    pub present: fn(&Profile) -> bool,
     /// Its semantic rules, run for a profile that has it.
     pub check: fn(&Profile, &mut Found),
     /// The resources of each container it runs, by values path.
     pub resources: fn(&Profile) -> Vec<(&'static str, &Resources)>,
 }
 
+/// What puts a component in a profile's chart.
+#[derive(Debug, Clone, Copy)]
+pub enum Selection {
+    /// Every chart has it.
+    Always,
+    /// The profile has its section (the function says whether).
+    Section(fn(&Profile) -> bool),
+    /// It is a database implementation, chosen by `profile.database`.
+    Database(DatabaseImpl),
+}
+
 /// A database implementation a profile can choose.
 #[derive(Debug, Clone, Copy)]
 pub struct DatabaseImpl {
+    /// The `profile.database` value that selects it.
     pub choice: Database,
     /// The section of the profile that configures it.
     pub section: &'static str,
     /// Whether the profile has that section.
     pub configured: fn(&Profile) -> bool,
-    /// The app talks PostgreSQL to it (migration init container, connection budget).
-    pub postgresql: bool,
 }
 
 /// Every component, in the order their contributions appear in shared files.
@@ -79,9 +85,18 @@ pub type Doc = (&'static str, &'static str);
 impl Component {
     /// Whether `profile`'s chart has this component.
     pub fn is_in(&self, profile: &Profile) -> bool {
-        match self.database {
-            Some(database) => database.choice == profile.profile.database,
-            None => (self.present)(profile),
+        match self.selected_by {
+            Selection::Always => true,
+            Selection::Section(present) => present(profile),
+            Selection::Database(database) => database.choice == profile.profile.database,
+        }
+    }
+
+    /// The database implementation it is, if it is one.
+    pub fn database(&self) -> Option<DatabaseImpl> {
+        match self.selected_by {
+            Selection::Database(database) => Some(database),
+            Selection::Always | Selection::Section(_) => None,
         }
     }
 }
@@ -93,7 +108,7 @@ pub fn of(profile: &Profile) -> Vec<&'static Component> {
 
 /// The database implementations, in `ALL` order.
 pub fn databases() -> impl Iterator<Item = DatabaseImpl> {
-    ALL.iter().filter_map(|c| c.database)
+    ALL.iter().filter_map(|c| c.database())
 }
 
 /// No rules of its own.
@@ -102,11 +117,6 @@ fn no_check(_: &Profile, _: &mut Found) {}
 /// No containers of its own.
 fn no_resources(_: &Profile) -> Vec<(&'static str, &Resources)> {
     Vec::new()
-}
-
-/// Chosen by `profile.database`, not by a section.
-fn chosen_by_database(_: &Profile) -> bool {
-    false
 }
 
 /// What the shared templates may branch on, computed once from the components: what the
@@ -122,10 +132,9 @@ pub struct Facts {
     /// Some component keeps passwords in a Secret the chart generates unless told to use an
     /// existing one.
     pub generated_passwords: bool,
-    /// Some component has NetworkPolicies (`networkPolicy`).
-    pub network_policies: bool,
-    /// Some component has an exporter (the `metrics` section: ServiceMonitors, dashboards).
-    pub metrics: bool,
+    /// Some component runs a stateful service: exporters (the `metrics` section's
+    /// ServiceMonitors and dashboards) and NetworkPolicies (`networkPolicy`).
+    pub stateful_services: bool,
 }
 
 impl Facts {
@@ -137,8 +146,7 @@ impl Facts {
                 .any(|c| c.name == autoscaling::COMPONENT.name),
             alert_rules: any(|c| c.alert_rules),
             generated_passwords: any(|c| c.generated_passwords),
-            network_policies: any(|c| c.stateful_service),
-            metrics: any(|c| c.stateful_service),
+            stateful_services: any(|c| c.stateful_service),
         }
     }
 }

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Component, no_check};
+use super::{Component, Selection, no_check};
 use crate::formats::OptionalK8sName;
 use crate::profile::{Image, Persistence, Resources, Scheduling};
 
@@ -12,11 +12,10 @@ pub const COMPONENT: Component = Component {
     source_dirs: &["valkey"],
     // Valkey's alerts have their runbooks there.
     docs: &[("docs/runbooks.md", include_str!("../../docs/runbooks.md"))],
-    database: None,
+    selected_by: Selection::Section(|p| p.valkey.is_some()),
     alert_rules: true,
     stateful_service: true,
     generated_passwords: true,
-    present: |p| p.valkey.is_some(),
     check: no_check,
     resources: |p| p.valkey.as_ref().map(resources).unwrap_or_default(),
 };

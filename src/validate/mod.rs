@@ -30,6 +30,27 @@ pub struct Problem {
     pub at_key: bool,
 }
 
+impl Problem {
+    /// A problem with the value at `path`; where it came from is added once all are found.
+    pub fn new(path: KeyPath, message: String) -> Self {
+        Self {
+            origin: None,
+            path,
+            message,
+            excerpt: None,
+            at_key: false,
+        }
+    }
+
+    /// A problem with the key at `path` itself.
+    pub fn at_key(path: KeyPath, message: String) -> Self {
+        Self {
+            at_key: true,
+            ..Self::new(path, message)
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(origin) = &self.origin {
@@ -77,16 +98,13 @@ pub fn profile(merged: &Merged) -> Result<Profile, Invalid> {
     // A profile-level rule, stated as such: without it, a deleted component would render
     // a chart without it, which the same override to Helm cannot do.
     problems.extend(merged.deleted_sections.iter().map(|path| {
-        Problem {
-            origin: None,
-            path: path.clone(),
-            message: "`null` deletes this section of the profile; the sections of a chart come \
-                  from its profile (the chart's values.schema.json requires it, so Helm rejects \
-                  this too): use a profile without it"
+        Problem::at_key(
+            path.clone(),
+            "`null` deletes this section of the profile; the sections of a chart come \
+             from its profile (the chart's values.schema.json requires it, so Helm rejects \
+             this too): use a profile without it"
                 .into(),
-            excerpt: None,
-            at_key: true,
-        }
+        )
     }));
     if problems.is_empty() {
         match Profile::deserialize(&merged.tree) {
@@ -98,13 +116,7 @@ pub fn profile(merged: &Merged) -> Result<Profile, Invalid> {
             }
             // The schema mirrors the types, so this means the two disagree: still the
             // user's input that triggered it, reported as well as serde can.
-            Err(e) => problems.push(Problem {
-                origin: None,
-                path: Vec::new(),
-                message: e.to_string(),
-                excerpt: None,
-                at_key: false,
-            }),
+            Err(e) => problems.push(Problem::new(Vec::new(), e.to_string())),
         }
     }
     for p in &mut problems {

@@ -27,13 +27,7 @@ pub struct Found(Vec<Problem>);
 impl Found {
     /// A problem with the value at dotted path `at`.
     pub fn fail(&mut self, at: &str, message: String) {
-        self.0.push(Problem {
-            origin: None,
-            path: path(at),
-            message,
-            excerpt: None,
-            at_key: false,
-        });
+        self.0.push(Problem::new(path(at), message));
     }
 
     pub fn check_schedule(&mut self, at: &str, schedule: &CronSchedule) {

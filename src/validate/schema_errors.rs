@@ -51,13 +51,7 @@ fn explain(schema: &Value, error: &jsonschema::ValidationError<'_>, out: &mut Ve
         Some((key, message)) => {
             let mut path = pointer_segments(error.instance_path().as_str());
             path.push(key);
-            out.push(Problem {
-                origin: None,
-                path,
-                message,
-                excerpt: None,
-                at_key: false,
-            });
+            out.push(Problem::new(path, message));
         }
         None => explain_keyword(schema, error, out),
     }
@@ -78,28 +72,14 @@ fn explain_keyword(
         .as_str()
         .rsplit_once('/')
         .and_then(|(parent, _)| schema.pointer(parent));
-    let mut push = |path: KeyPath, message: String| {
-        out.push(Problem {
-            origin: None,
-            path,
-            message,
-            excerpt: None,
-            at_key: false,
-        });
-    };
+    let mut push = |path: KeyPath, message: String| out.push(Problem::new(path, message));
     match error.kind() {
         K::AdditionalProperties { unexpected } => {
             let message = unexpected_key_message(keyword_parent.unwrap_or(&Value::Null));
             for key in unexpected {
                 let mut p = path.clone();
                 p.push(key.clone());
-                out.push(Problem {
-                    origin: None,
-                    path: p,
-                    message: message.clone(),
-                    excerpt: None,
-                    at_key: true,
-                });
+                out.push(Problem::at_key(p, message.clone()));
             }
         }
         K::Required { property } => {

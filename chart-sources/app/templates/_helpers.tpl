@@ -188,7 +188,7 @@ otherwise "<fullname>-llm", made by this chart from .Values.app.llm.apiKey.
 {{- include "alert-history.componentName" (dict "root" . "component" "llm") -}}
 {{- end -}}
 {{- end -}}
-[%- if facts.metrics %]
+[%- if facts.stateful_services %]
 
 {{/*
 Whether the chart creates its monitoring objects: "true" or "". Each metrics.*.enabled is true,

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::app::{APP_POOL_MAX, ROLLOUT_SURGE};
-use super::{Component, DatabaseImpl, chosen_by_database};
+use super::{Component, DatabaseImpl, Selection};
 use crate::formats::{
     Cidr, CronSchedule, Fraction, K8sName, MemoryQuantity, OptionalK8sName, OptionalMemoryQuantity,
     PageCost, PerMinute, PgAppUser, PgDuration, PgIdentifier, PgSize, TimeZone,
@@ -21,16 +21,14 @@ pub const STATEFULSET: Component = Component {
     // `postgresql` holds what the app needs from any PostgreSQL (its migration).
     source_dirs: &["postgresql", "postgresql-statefulset"],
     docs: DOCS,
-    database: Some(DatabaseImpl {
+    selected_by: Selection::Database(DatabaseImpl {
         choice: Database::Statefulset,
         section: "postgresql",
         configured: |p| p.postgresql.is_some(),
-        postgresql: true,
     }),
     alert_rules: true,
     stateful_service: true,
     generated_passwords: true,
-    present: chosen_by_database,
     check,
     resources: |p| p.postgresql.as_ref().map(resources).unwrap_or_default(),
 };
