@@ -339,35 +339,44 @@ fn alertchart_and_helm_take_auto_true_and_false_and_refuse_other_switch_values()
     assert!(values.contains("    enabled: true\n"), "{values}");
     // Anything else is refused by both.
     for set in ["maybe", "on", "Auto", "1"] {
-        let arg = format!("metrics.prometheusRule.enabled={set}");
-        let helm = Command::new(tool("helm"))
-            .args(["template", "ah"])
-            .arg(chart_dir("standard"))
-            .args(["--set", &arg])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&helm.stderr);
-        assert!(
-            !helm.status.success() && stderr.contains("/metrics/prometheusRule/enabled"),
-            "helm --set {arg}: {stderr}"
-        );
-        let ours = Command::new(env!("CARGO_BIN_EXE_alertchart"))
-            .args(["validate", "--set", &arg])
-            .current_dir(repo())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&ours.stderr);
-        assert_eq!(
-            ours.status.code(),
-            Some(1),
-            "alertchart --set {arg}: {stderr}"
-        );
-        assert!(
-            stderr.contains("metrics.prometheusRule.enabled")
-                && stderr.contains("is not one of `true`, `false`, `auto`"),
-            "alertchart --set {arg}: {stderr}"
+        assert_refused_alike(
+            &format!("metrics.prometheusRule.enabled={set}"),
+            "/metrics/prometheusRule/enabled",
+            "metrics.prometheusRule.enabled",
+            "is not one of `true`, `false`, `auto`",
         );
     }
+}
+
+/// `helm template` of the standard chart refuses `--set set` through values.schema.json,
+/// naming `helm_path`, and `alertchart validate` exits 1 naming `key` with `message`.
+fn assert_refused_alike(set: &str, helm_path: &str, key: &str, message: &str) {
+    let helm = Command::new(tool("helm"))
+        .args(["template", "ah"])
+        .arg(chart_dir("standard"))
+        .args(["--set", set])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&helm.stderr);
+    assert!(
+        !helm.status.success() && stderr.contains(helm_path),
+        "helm --set {set}: {stderr}"
+    );
+    let ours = Command::new(env!("CARGO_BIN_EXE_alertchart"))
+        .args(["validate", "--set", set])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&ours.stderr);
+    assert_eq!(
+        ours.status.code(),
+        Some(1),
+        "alertchart --set {set}: {stderr}"
+    );
+    assert!(
+        stderr.contains(key) && stderr.contains(message),
+        "alertchart --set {set}: {stderr}"
+    );
 }
 
 /// The roles init.sql manages itself cannot be the app user: one rule, in the schema, so
@@ -375,39 +384,51 @@ fn alertchart_and_helm_take_auto_true_and_false_and_refuse_other_switch_values()
 #[test]
 fn reserved_role_names_as_the_app_user_are_refused_by_alertchart_and_helm_alike() {
     for name in ["postgres", "postgres_exporter", "replicator"] {
-        let set = format!("postgresql.auth.username={name}");
-        let helm = Command::new(tool("helm"))
-            .args(["template", "ah"])
-            .arg(chart_dir("standard"))
-            .args(["--set", &set])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&helm.stderr);
-        assert!(
-            !helm.status.success() && stderr.contains("/postgresql/auth/username"),
-            "helm --set {set}: {stderr}"
-        );
-        let ours = Command::new(env!("CARGO_BIN_EXE_alertchart"))
-            .args(["validate", "--set", &set])
-            .current_dir(repo())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&ours.stderr);
-        assert_eq!(
-            ours.status.code(),
-            Some(1),
-            "alertchart --set {set}: {stderr}"
-        );
-        assert!(
-            stderr.contains("postgresql.auth.username")
-                && stderr.contains("which the chart manages"),
-            "alertchart --set {set}: {stderr}"
+        assert_refused_alike(
+            &format!("postgresql.auth.username={name}"),
+            "/postgresql/auth/username",
+            "postgresql.auth.username",
+            "which the chart manages",
         );
     }
     helm_template(
         &chart_dir("standard"),
         &["--set", "postgresql.auth.username=alerts_app"],
     );
+}
+
+/// The rules between keys that the schema states (`x-rule`) bind Helm as they bind alertchart:
+/// the LLM key, and a toleration's value against its operator.
+#[test]
+fn rules_between_keys_in_the_schema_are_refused_by_alertchart_and_helm_alike() {
+    for (set, helm_path, key, message) in [
+        (
+            "app.llm.enabled=true",
+            "/app/llm",
+            "app.llm.enabled",
+            "needs an API key",
+        ),
+        (
+            "app.llm.apiKey=k,app.llm.existingSecret=s",
+            "/app/llm",
+            "app.llm.apiKey",
+            "must be empty when app.llm.existingSecret names the Secret",
+        ),
+        (
+            "app.tolerations[0].key=a,app.tolerations[0].operator=Equal",
+            "/app/tolerations/0",
+            "app.tolerations.0.value",
+            "is required with operator `Equal`",
+        ),
+        (
+            "postgresql.tolerations[0].key=a,postgresql.tolerations[0].operator=Exists,postgresql.tolerations[0].value=b",
+            "/postgresql/tolerations/0",
+            "postgresql.tolerations.0.value",
+            "must be empty with operator `Exists`",
+        ),
+    ] {
+        assert_refused_alike(set, helm_path, key, message);
+    }
 }
 
 #[test]

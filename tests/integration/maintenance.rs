@@ -35,6 +35,16 @@ fn vacuum(c: &Cluster, command: &str) -> (bool, String) {
     (out.status.success(), postgres::output_text(&out))
 }
 
+/// The dead rows of the test table, as the statistics count them.
+fn dead_rows(c: &Cluster) -> u64 {
+    c.sql(
+        "postgres",
+        "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'alerts_big'",
+    )
+    .parse()
+    .expect("a count")
+}
+
 #[test]
 fn the_runbooks_vacuums_of_a_gigabyte_table_fit_the_pods_dev_shm() {
     let rendered = postgres::Rendered::standard(&[]);
@@ -62,13 +72,7 @@ fn the_runbooks_vacuums_of_a_gigabyte_table_fit_the_pods_dev_shm() {
         .parse()
         .expect("a size");
     assert!(size > 1 << 30, "the table is {size} bytes, not over 1 GB");
-    let dead: u64 = c
-        .sql(
-            "postgres",
-            "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'alerts_big'",
-        )
-        .parse()
-        .expect("a count");
+    let dead = dead_rows(&c);
     assert!(dead > 5_000_000, "{dead} dead rows");
 
     let (ok, text) = vacuum(&c, "VACUUM (VERBOSE, ANALYZE) alerts_big");
@@ -91,12 +95,6 @@ fn the_runbooks_vacuums_of_a_gigabyte_table_fit_the_pods_dev_shm() {
             "{command} vacuumed the indexes without parallel workers, so /dev/shm was not put to the test:\n{text}"
         );
     }
-    let dead: u64 = c
-        .sql(
-            "postgres",
-            "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'alerts_big'",
-        )
-        .parse()
-        .expect("a count");
+    let dead = dead_rows(&c);
     assert_eq!(dead, 0, "VACUUM left dead rows");
 }

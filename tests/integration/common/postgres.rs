@@ -50,78 +50,53 @@ const MISSING: &str = "run `scripts/test.sh` (it installs every tool into .tools
 // ---------------------------------------------------------------------------------------
 // Tools
 
-/// The directory of the PostgreSQL 16 binaries: `$PG_BIN`, else `.tools/pgsql/*/bin`.
+/// The directory of the PostgreSQL 16 binaries: `$PG_BIN`, else `.tools/pgsql/postgresql-16*/bin`.
 pub fn pg_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let mut candidates: Vec<PathBuf> = tools_env("PG_BIN")
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from)
-            .into_iter()
-            .collect();
-        if let Ok(entries) = fs::read_dir(common::repo().join(".tools").join("pgsql")) {
-            let mut found: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path().join("bin"))
-                .collect();
-            found.sort();
-            candidates.extend(found);
-        }
-        let bin = candidates
-            .into_iter()
-            .find(|d| d.join("postgres").is_file())
-            .unwrap_or_else(|| {
-                panic!("PostgreSQL 16 binaries not found ($PG_BIN, .tools/pgsql/*/bin): {MISSING}")
-            });
-        let version = String::from_utf8_lossy(
-            &common::run_ok(Command::new(bin.join("postgres")).arg("--version")).stdout,
-        )
-        .into_owned();
-        assert!(
-            version.contains(" 16."),
-            "{} is not PostgreSQL 16: {version}",
-            bin.display()
-        );
-        bin
-    })
+    BIN.get_or_init(|| find_pg_bin(16, "PG_BIN"))
 }
 
 /// The directory of the PostgreSQL 17 binaries (the major upgrade's target): `$PG17_BIN`,
-/// else `.tools/pgsql/postgresql-17*/bin`. Missing binaries fail the test.
+/// else `.tools/pgsql/postgresql-17*/bin`.
 pub fn pg17_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let mut candidates: Vec<PathBuf> = tools_env("PG17_BIN")
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from)
-            .into_iter()
+    BIN.get_or_init(|| find_pg_bin(17, "PG17_BIN"))
+}
+
+/// The binaries of PostgreSQL `major`: the directory `$<env>` names, else the one
+/// install-tools.sh unpacked; missing or of another major, they fail the test.
+fn find_pg_bin(major: u32, env: &str) -> PathBuf {
+    let prefix = format!("postgresql-{major}");
+    let mut candidates: Vec<PathBuf> = tools_env(env)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    if let Ok(entries) = fs::read_dir(common::repo().join(".tools").join("pgsql")) {
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path().join("bin"))
             .collect();
-        if let Ok(entries) = fs::read_dir(common::repo().join(".tools").join("pgsql")) {
-            let mut found: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().starts_with("postgresql-17"))
-                .map(|e| e.path().join("bin"))
-                .collect();
-            found.sort();
-            candidates.extend(found);
-        }
-        let bin = candidates
-            .into_iter()
-            .find(|d| d.join("postgres").is_file())
-            .unwrap_or_else(|| {
-                panic!("PostgreSQL 17 binaries not found ($PG17_BIN, .tools/pgsql/postgresql-17*/bin): {MISSING}")
-            });
-        let version = String::from_utf8_lossy(
-            &common::run_ok(Command::new(bin.join("postgres")).arg("--version")).stdout,
-        )
-        .into_owned();
-        assert!(
-            version.contains(" 17."),
-            "{} is not PostgreSQL 17: {version}",
-            bin.display()
-        );
-        bin
-    })
+        found.sort();
+        candidates.extend(found);
+    }
+    let bin = candidates
+        .into_iter()
+        .find(|d| d.join("postgres").is_file())
+        .unwrap_or_else(|| {
+            panic!("PostgreSQL {major} binaries not found (${env}, .tools/pgsql/{prefix}*/bin): {MISSING}")
+        });
+    let version = String::from_utf8_lossy(
+        &common::run_ok(Command::new(bin.join("postgres")).arg("--version")).stdout,
+    )
+    .into_owned();
+    assert!(
+        version.contains(&format!(" {major}.")),
+        "{} is not PostgreSQL {major}: {version}",
+        bin.display()
+    );
+    bin
 }
 
 /// A PostgreSQL program (`postgres`, `psql`, `pg_ctl`, ...).
