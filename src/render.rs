@@ -27,6 +27,8 @@ pub const SOURCES: &[(&str, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/c
 #[derive(Serialize)]
 struct TemplateContext<'a> {
     profile: &'a crate::profile::ProfileMeta,
+    /// Chart.yaml's description, quoted for YAML: the profile's description is free text.
+    chart_description: String,
     /// What the chart has, by meaning (never which component brings it): the shared
     /// templates branch on these, the components fill their slots.
     facts: Facts,
@@ -202,6 +204,7 @@ pub fn files(profile: &Profile, derived: &[tuning::Derived]) -> Result<Rendered>
     }
     let mut context = Context::from_serialize(&TemplateContext {
         profile: &profile.profile,
+        chart_description: chart_description(&profile.profile),
         facts: Facts::of(&components),
         docs: docs(&components),
         generator: Generator {
@@ -341,6 +344,17 @@ fn docs(components: &[&component::Component]) -> Vec<&'static str> {
     docs.sort_unstable();
     docs.dedup();
     docs
+}
+
+/// Chart.yaml's description as a YAML scalar: a JSON string is a double-quoted YAML one, so
+/// any quote or backslash in the profile's description stays text.
+fn chart_description(meta: &crate::profile::ProfileMeta) -> String {
+    serde_json::Value::String(format!(
+        "Alertmanager-compatible alert history service ({} profile: {})",
+        meta.name.as_str(),
+        meta.description
+    ))
+    .to_string()
 }
 
 /// Tera's delimiters: `[% %]`, `[[ ]]` and `[# #]`, which Helm templates do not use.

@@ -215,3 +215,26 @@ fn output_has_no_colour_codes_in_pipes_or_under_no_color() {
         "NO_COLOR must win"
     );
 }
+
+/// The profile's description is free text; Chart.yaml quotes it, so quotes, backslashes and
+/// `: ` stay text (found by the `--set` fuzz test).
+#[test]
+fn a_profile_description_with_quotes_and_backslashes_stays_text_in_chart_yaml() {
+    let description = r#"a "quoted" \ path: x, ]&<p`P=:10"#;
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let values = dir.path().join("description.yaml");
+    fs::write(
+        &values,
+        format!("profile:\n  description: '{description}'\n"),
+    )
+    .unwrap();
+    run_ok(dir.path(), &["render", "--out", s(&out), "-f", s(&values)]);
+    let chart: serde_json::Value =
+        yaml_serde::from_str(&fs::read_to_string(out.join("alert-history/Chart.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(
+        chart["description"],
+        format!("Alertmanager-compatible alert history service (standard profile: {description})")
+    );
+}
