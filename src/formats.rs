@@ -351,6 +351,47 @@ string_format!(
 );
 
 string_format!(
+    /// The name of a CloudNativePG Cluster, or empty for the chart's default: a DNS-1035
+    /// label of at most 50 characters (the operator's limit: it appends suffixes to it).
+    OptionalClusterName,
+    title: "CloudNativePG cluster name (lower-case letters, digits and '-', starting with a letter, at most 50) or empty",
+    pattern: "^([a-z]([-a-z0-9]{0,48}[a-z0-9])?)?$",
+    examples: ["", "alert-history-db"]
+);
+
+string_format!(
+    /// An S3 location: `s3://<bucket>` with an optional path.
+    S3Path,
+    title: "S3 path (s3://<bucket>/<path>)",
+    pattern: "^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/-]*)?$",
+    examples: ["s3://alert-history-backups", "s3://backups/alert-history"]
+);
+
+string_format!(
+    /// An http(s) URL, or empty for "not set".
+    OptionalUrl,
+    title: "http(s) URL or empty",
+    pattern: "^(https?://[A-Za-z0-9._~:/?#@!$&*+,;=%-]+)?$",
+    examples: ["", "https://s3.eu-central-1.amazonaws.com", "http://minio.storage:9000"]
+);
+
+string_format!(
+    /// How long Barman Cloud keeps backups: a number of days, weeks or months.
+    RetentionPolicy,
+    title: "retention policy (a number and d, w or m)",
+    pattern: "^[1-9][0-9]{0,3}[dwm]$",
+    examples: ["30d", "4w", "6m"]
+);
+
+string_format!(
+    /// A point in time with its offset from UTC (RFC 3339), or empty for "not set".
+    OptionalTimestamp,
+    title: "timestamp with time zone (RFC 3339, e.g. 2026-12-01T08:30:00Z) or empty",
+    pattern: "^([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2}))?$",
+    examples: ["", "2026-12-01T08:30:00Z", "2026-12-01 09:30:00+01:00"]
+);
+
+string_format!(
     /// A DNS host name.
     Hostname,
     title: "DNS host name",

@@ -17,6 +17,7 @@ use crate::{strvals, yaml11};
 /// The profiles compiled into the binary, so it works with no files around it.
 pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
     ("standard", include_str!("../profiles/standard.yaml")),
+    ("ha", include_str!("../profiles/ha.yaml")),
     ("lite", include_str!("../profiles/lite.yaml")),
 ];
 

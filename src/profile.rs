@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 
 use crate::component::app::{App, Ingress, Service, ServiceAccount, Tests};
 use crate::component::autoscaling::{Autoscaling, PodDisruptionBudget};
+use crate::component::cloudnative_pg::Cnpg;
 use crate::component::postgresql::Postgresql;
 use crate::component::valkey::Valkey;
 use crate::formats::{
@@ -65,6 +66,9 @@ pub struct Profile {
     /// PostgreSQL StatefulSet with exporter, WAL archiving and backups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postgresql: Option<Postgresql>,
+    /// PostgreSQL on the CloudNativePG operator: replicas with failover, backups to object storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnpg: Option<Cnpg>,
     /// Valkey (Redis-compatible) cache StatefulSet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valkey: Option<Valkey>,
@@ -79,7 +83,7 @@ pub struct ProfileMeta {
     /// One line saying what the profile is for.
     #[schemars(length(min = 1, max = 200))]
     pub description: String,
-    /// Where the app stores alerts: `statefulset` is PostgreSQL as a StatefulSet of the chart (section `postgresql`), `sqlite` a SQLite file on a volume of the single app pod (section `persistence`).
+    /// Where the app stores alerts: `statefulset` is PostgreSQL as a StatefulSet of the chart (section `postgresql`), `cloudnative-pg` a PostgreSQL cluster of the CloudNativePG operator (section `cnpg`), `sqlite` a SQLite file on a volume of the single app pod (section `persistence`).
     pub database: Database,
 }
 
@@ -88,6 +92,7 @@ pub struct ProfileMeta {
 #[serde(rename_all = "kebab-case")]
 pub enum Database {
     Statefulset,
+    CloudnativePg,
     Sqlite,
 }
 
@@ -96,6 +101,7 @@ impl Database {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Statefulset => "statefulset",
+            Self::CloudnativePg => "cloudnative-pg",
             Self::Sqlite => "sqlite",
         }
     }

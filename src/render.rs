@@ -60,25 +60,25 @@ struct SizedFor {
 
 #[derive(Serialize)]
 struct DerivedSetting {
-    path: &'static str,
+    path: String,
     value: String,
 }
 
 fn sized_for(profile: &Profile, derived: &[tuning::Derived]) -> Option<SizedFor> {
-    let pg = profile.postgresql.as_ref()?;
+    let pg = component::postgresql::server(profile)?;
     let settings = |wanted: fn(&tuning::Follows) -> bool| -> Vec<DerivedSetting> {
         derived
             .iter()
             .filter(|d| wanted(&d.follows))
             .map(|d| DerivedSetting {
-                path: d.path,
+                path: d.path.clone(),
                 value: d.value.clone(),
             })
             .collect()
     };
     let sized = SizedFor {
-        memory: pg.resources.limits.memory.to_string(),
-        max_connections: pg.config.max_connections,
+        memory: pg.resources().limits.memory.to_string(),
+        max_connections: pg.config().max_connections,
         by_limit: settings(|f| f.limit),
         by_connections: settings(|f| f.connections),
     };

@@ -15,6 +15,7 @@
 
 pub mod app;
 pub mod autoscaling;
+pub mod cloudnative_pg;
 pub mod postgresql;
 pub mod sqlite;
 pub mod valkey;
@@ -76,6 +77,7 @@ pub const ALL: &[&Component] = &[
     &autoscaling::COMPONENT,
     &sqlite::COMPONENT,
     &postgresql::STATEFULSET,
+    &cloudnative_pg::COMPONENT,
     &valkey::COMPONENT,
 ];
 

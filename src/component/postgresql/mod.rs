@@ -67,6 +67,83 @@ pub fn tag_major(tag: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// A PostgreSQL server whose memory settings are sized from its container's memory limit:
+/// the StatefulSet's section or the CloudNativePG cluster's. Tuning derives what the
+/// profile leaves unset, and validation checks the budget, the same way for both.
+pub trait Server {
+    /// Its section of the profile: the prefix of its values paths.
+    fn section(&self) -> &'static str;
+    /// Resources of the PostgreSQL container.
+    fn resources(&self) -> &Resources;
+    /// The 2 MiB huge pages the container requests.
+    fn hugepages_2mi(&self) -> &OptionalMemoryQuantity;
+    /// postgresql.conf settings.
+    fn config(&self) -> &PostgresqlConfig;
+    /// pg_hba.conf rules.
+    fn hba(&self) -> &PostgresqlHba;
+    /// Size of /dev/shm, when set.
+    fn shm_size(&self) -> Option<&MemoryQuantity>;
+    /// The settings tuning reads and the ones it fills in, borrowed together.
+    fn parts(&mut self) -> Parts<'_>;
+}
+
+/// A server's settings as tuning needs them: what it reads and what it fills in.
+pub struct Parts<'a> {
+    pub section: &'static str,
+    pub resources: &'a Resources,
+    pub hugepages_2mi: &'a OptionalMemoryQuantity,
+    pub config: &'a mut PostgresqlConfig,
+    pub shm_size: &'a mut Option<MemoryQuantity>,
+}
+
+impl Server for Postgresql {
+    fn section(&self) -> &'static str {
+        "postgresql"
+    }
+    fn resources(&self) -> &Resources {
+        &self.resources
+    }
+    fn hugepages_2mi(&self) -> &OptionalMemoryQuantity {
+        &self.hugepages_2mi
+    }
+    fn config(&self) -> &PostgresqlConfig {
+        &self.config
+    }
+    fn hba(&self) -> &PostgresqlHba {
+        &self.hba
+    }
+    fn shm_size(&self) -> Option<&MemoryQuantity> {
+        self.shm_size.as_ref()
+    }
+    fn parts(&mut self) -> Parts<'_> {
+        Parts {
+            section: "postgresql",
+            resources: &self.resources,
+            hugepages_2mi: &self.hugepages_2mi,
+            config: &mut self.config,
+            shm_size: &mut self.shm_size,
+        }
+    }
+}
+
+/// The PostgreSQL server of a profile's chart, whichever implementation runs it.
+pub fn server(p: &Profile) -> Option<&dyn Server> {
+    match (&p.postgresql, &p.cnpg) {
+        (Some(pg), _) => Some(pg),
+        (None, Some(cnpg)) => Some(cnpg),
+        (None, None) => None,
+    }
+}
+
+/// The PostgreSQL server of a profile, to derive its settings.
+pub fn server_mut(p: &mut Profile) -> Option<&mut dyn Server> {
+    match (&mut p.postgresql, &mut p.cnpg) {
+        (Some(pg), _) => Some(pg),
+        (None, Some(cnpg)) => Some(cnpg),
+        (None, None) => None,
+    }
+}
+
 /// Connections PostgreSQL must keep beyond the app's pools (exporter, backup, Helm test).
 pub const MAINTENANCE_CONNECTIONS: u32 = 5;
 
@@ -381,34 +458,10 @@ fn majors(pg: &Postgresql, found: &mut Found) {
 /// PostgreSQL's rules: networks, schedules, the connection budget, WAL sizes, memory.
 pub fn check(p: &Profile, found: &mut Found) {
     let Some(pg) = &p.postgresql else { return };
-    for (i, c) in pg.hba.app_cidrs.iter().enumerate() {
-        found.check_cidr(&format!("postgresql.hba.appCidrs.{i}"), c);
-    }
+    check_server(p, pg, found);
     found.check_schedule("postgresql.backup.schedule", &pg.backup.schedule);
     majors(pg, found);
     let cfg = &pg.config;
-    let pods = p.autoscaling.as_ref().map_or(1, |a| a.max_replicas) + ROLLOUT_SURGE;
-    let pool = APP_POOL_MAX;
-    let needed = pods * pool + cfg.superuser_reserved_connections + MAINTENANCE_CONNECTIONS;
-    if cfg.max_connections < needed {
-        found.fail(
-            "postgresql.config.maxConnections",
-            format!(
-                "{} cannot serve the app: {pods} pods (maximum replicas + {ROLLOUT_SURGE} during a rollout) x {pool} connections of the image's fixed pool + {} reserved + {MAINTENANCE_CONNECTIONS} for exporter/backup/tests = {needed} (expected >= {needed})",
-                cfg.max_connections, cfg.superuser_reserved_connections
-            ),
-        );
-    }
-    if cfg.min_wal_size.kilobytes() > cfg.max_wal_size.kilobytes() {
-        found.fail(
-            "postgresql.config.minWalSize",
-            format!(
-                "`{}` is larger than maxWalSize `{}`",
-                cfg.min_wal_size.as_str(),
-                cfg.max_wal_size.as_str()
-            ),
-        );
-    }
     // WAL outgrows max_wal_size under load and while archiving lags, and a full data
     // volume stops PostgreSQL: the sizes the settings keep take at most half of it.
     let wal_kb = cfg.max_wal_size.kilobytes() + cfg.wal_keep_size.kilobytes();
@@ -423,7 +476,6 @@ pub fn check(p: &Profile, found: &mut Found) {
             ),
         );
     }
-    memory(pg, found);
     if pg.alerts.high_connections_percent >= pg.alerts.too_many_connections_percent {
         found.fail(
             "postgresql.alerts.highConnectionsPercent",
@@ -435,15 +487,49 @@ pub fn check(p: &Profile, found: &mut Found) {
     }
 }
 
+/// The rules of any PostgreSQL server: its client networks, the connection budget of the
+/// app's pools, WAL sizes, and the memory settings against the container's limit.
+pub fn check_server(p: &Profile, pg: &dyn Server, found: &mut Found) {
+    let s = pg.section();
+    for (i, c) in pg.hba().app_cidrs.iter().enumerate() {
+        found.check_cidr(&format!("{s}.hba.appCidrs.{i}"), c);
+    }
+    let cfg = pg.config();
+    let pods = p.autoscaling.as_ref().map_or(1, |a| a.max_replicas) + ROLLOUT_SURGE;
+    let pool = APP_POOL_MAX;
+    let needed = pods * pool + cfg.superuser_reserved_connections + MAINTENANCE_CONNECTIONS;
+    if cfg.max_connections < needed {
+        found.fail(
+            &format!("{s}.config.maxConnections"),
+            format!(
+                "{} cannot serve the app: {pods} pods (maximum replicas + {ROLLOUT_SURGE} during a rollout) x {pool} connections of the image's fixed pool + {} reserved + {MAINTENANCE_CONNECTIONS} for exporter/backup/tests = {needed} (expected >= {needed})",
+                cfg.max_connections, cfg.superuser_reserved_connections
+            ),
+        );
+    }
+    if cfg.min_wal_size.kilobytes() > cfg.max_wal_size.kilobytes() {
+        found.fail(
+            &format!("{s}.config.minWalSize"),
+            format!(
+                "`{}` is larger than maxWalSize `{}`",
+                cfg.min_wal_size.as_str(),
+                cfg.max_wal_size.as_str()
+            ),
+        );
+    }
+    memory(pg, found);
+}
+
 /// The memory settings, explicit or derived, against the container's memory limit.
-fn memory(pg: &Postgresql, found: &mut Found) {
+fn memory(pg: &dyn Server, found: &mut Found) {
+    let s = pg.section();
     let budget = tuning::Budget::of(pg);
     let sb = &budget.shared_buffers;
-    let limit = &pg.resources.limits.memory;
+    let limit = &pg.resources().limits.memory;
     let limit_kb = limit.bytes() / 1024;
     if sb.kilobytes() >= limit_kb {
         found.fail(
-            "postgresql.config.sharedBuffers",
+            &format!("{s}.config.sharedBuffers"),
             format!(
                 "`{sb}` does not fit the memory limit `{}` (about 25 % of the limit is usual)",
                 limit.as_str()
@@ -453,13 +539,13 @@ fn memory(pg: &Postgresql, found: &mut Found) {
     }
     let worst = budget.worst_case_kb();
     if worst > limit_kb {
-        let at = if pg.config.work_mem.is_some() {
-            "postgresql.config.workMem"
+        let at = if pg.config().work_mem.is_some() {
+            format!("{s}.config.workMem")
         } else {
-            "postgresql.resources.limits.memory"
+            format!("{s}.resources.limits.memory")
         };
         found.fail(
-            at,
+            &at,
             format!(
                 "PostgreSQL may allocate {} at once, more than the memory limit `{}`: shared_buffers {sb} \
                  + wal_buffers {} + {} x maintenance_work_mem {} (VACUUM and autovacuum workers) \
@@ -476,20 +562,21 @@ fn memory(pg: &Postgresql, found: &mut Found) {
             ),
         );
     }
-    if let Some(shm) = &pg.shm_size {
-        shm_fits(shm, &budget, limit, found);
+    if let Some(shm) = pg.shm_size() {
+        shm_fits(s, shm, &budget, limit, found);
     }
+    let hugepages = pg.hugepages_2mi();
     // Derivation never chooses `on`, so the profile's own setting is the one to check.
-    match (pg.config.huge_pages, pg.hugepages_2mi.bytes()) {
+    match (pg.config().huge_pages, hugepages.bytes()) {
         (Some(HugePages::On), None) => found.fail(
-            "postgresql.config.hugePages",
-            "`on` needs huge pages, but postgresql.hugepages2Mi requests none: PostgreSQL would not start (use `off`, or request huge pages)".into(),
+            &format!("{s}.config.hugePages"),
+            format!("`on` needs huge pages, but {s}.hugepages2Mi requests none: PostgreSQL would not start (use `off`, or request huge pages)"),
         ),
         (_, Some(bytes)) if bytes / 1024 <= sb.kilobytes() => found.fail(
-            "postgresql.hugepages2Mi",
+            &format!("{s}.hugepages2Mi"),
             format!(
                 "`{}` cannot hold shared_buffers {sb} and the rest of PostgreSQL's shared memory (request more than shared_buffers)",
-                pg.hugepages_2mi.as_str()
+                hugepages.as_str()
             ),
         ),
         _ => {}
@@ -500,6 +587,7 @@ fn memory(pg: &Postgresql, found: &mut Found) {
 /// (else the runbooks' VACUUM of a large table fails), and is memory of the container, so it
 /// fits in the limit beside shared_buffers.
 fn shm_fits(
+    s: &str,
     shm: &MemoryQuantity,
     budget: &tuning::Budget,
     limit: &MemoryQuantity,
@@ -509,7 +597,7 @@ fn shm_fits(
     let bytes = shm.bytes();
     if bytes < needed {
         found.fail(
-            "postgresql.shmSize",
+            &format!("{s}.shmSize"),
             format!(
                 "`{}` is smaller than what parallel hash joins (8 x 2 x work_mem {}) and a parallel VACUUM's dead rows (maintenance_work_mem {}, at most 1GB) put in /dev/shm: VACUUM of a large table would fail with \"could not resize shared memory segment\" (expected at least {}Mi)",
                 shm.as_str(),
@@ -520,7 +608,7 @@ fn shm_fits(
         );
     } else if bytes / 1024 + budget.shared_buffers.kilobytes() > limit.bytes() / 1024 {
         found.fail(
-            "postgresql.shmSize",
+            &format!("{s}.shmSize"),
             format!(
                 "`{}` of memory-backed /dev/shm and shared_buffers {} do not fit the memory limit `{}`",
                 shm.as_str(),

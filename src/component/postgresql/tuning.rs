@@ -6,7 +6,7 @@
 //! construction; settings a profile or an override sets explicitly are checked against it
 //! in `validate`.
 
-use super::{HugePages, Postgresql};
+use super::{HugePages, Parts, Server};
 use crate::formats::{MemoryQuantity, PgSize};
 
 const MB: u64 = 1024;
@@ -34,7 +34,7 @@ const SHM_SLACK_BYTES: u64 = 8 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Derived {
     /// Dotted values path of the setting.
-    pub path: &'static str,
+    pub path: String,
     /// How the value follows from the limit, ending in the value.
     pub formula: String,
     /// The value, as values.yaml has it.
@@ -47,9 +47,9 @@ pub struct Derived {
 /// change of the input may leave it as it is).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Follows {
-    /// postgresql.resources.limits.memory.
+    /// The section's resources.limits.memory.
     pub limit: bool,
-    /// postgresql.config.maxConnections.
+    /// The section's config.maxConnections.
     pub connections: bool,
 }
 
@@ -67,28 +67,32 @@ impl Follows {
 /// The profile with every unset PostgreSQL memory setting derived, and how each was.
 pub fn tuned(profile: &crate::profile::Profile) -> (crate::profile::Profile, Vec<Derived>) {
     let mut profile = profile.clone();
-    let derived = profile.postgresql.as_mut().map(derive).unwrap_or_default();
+    let derived = super::server_mut(&mut profile)
+        .map(|s| derive(s.parts()))
+        .unwrap_or_default();
     (profile, derived)
 }
 
 /// Fills in each unset memory setting of `pg` and returns how each was derived.
-fn derive(pg: &mut Postgresql) -> Vec<Derived> {
+fn derive(mut pg: Parts<'_>) -> Vec<Derived> {
+    let section = pg.section;
     let mut out = Vec::new();
-    let mut note = |path, formula: String, value: &dyn std::fmt::Display, follows: Follows| {
+    let mut note = |key: &str, formula: String, value: &dyn std::fmt::Display, follows: Follows| {
         out.push(Derived {
-            path,
+            path: format!("{section}.{key}"),
             formula,
             value: value.to_string(),
             follows,
         });
     };
-    let inputs = derive_config(pg, &mut note);
-    derive_shared_memory(pg, &inputs, &mut note);
+    let inputs = derive_config(&mut pg, &mut note);
+    derive_shared_memory(&mut pg, &inputs, &mut note);
     out
 }
 
-/// How a derivation reports a setting it chose: path, formula, value, what it follows.
-type Note<'a> = dyn FnMut(&'static str, String, &dyn std::fmt::Display, Follows) + 'a;
+/// How a derivation reports a setting it chose: key in the section, formula, value, what
+/// it follows.
+type Note<'a> = dyn FnMut(&str, String, &dyn std::fmt::Display, Follows) + 'a;
 
 /// What /dev/shm is sized from: work_mem and maintenance_work_mem, and what each follows.
 struct ShmInputs {
@@ -97,11 +101,11 @@ struct ShmInputs {
 }
 
 /// The postgresql.conf sizes; returns what /dev/shm is sized from.
-fn derive_config(pg: &mut Postgresql, note: &mut Note<'_>) -> ShmInputs {
+fn derive_config(pg: &mut Parts<'_>, note: &mut Note<'_>) -> ShmInputs {
     let limit = pg.resources.limits.memory.clone();
     let limit_kb = limit.bytes() / 1024;
     let lim = limit.as_str();
-    let cfg = &mut pg.config;
+    let cfg = &mut *pg.config;
     let by_limit = Follows {
         limit: true,
         connections: false,
@@ -111,7 +115,7 @@ fn derive_config(pg: &mut Postgresql, note: &mut Note<'_>) -> ShmInputs {
     let shared_buffers = set(&mut cfg.shared_buffers, || {
         let v = whole_mb(limit_kb / 4);
         note(
-            "postgresql.config.sharedBuffers",
+            "config.sharedBuffers",
             format!("25 % of resources.limits.memory {lim} = {v}"),
             &v,
             by_limit,
@@ -121,7 +125,7 @@ fn derive_config(pg: &mut Postgresql, note: &mut Note<'_>) -> ShmInputs {
     set(&mut cfg.effective_cache_size, || {
         let v = whole_mb(limit_kb * 3 / 4);
         note(
-            "postgresql.config.effectiveCacheSize",
+            "config.effectiveCacheSize",
             format!("75 % of resources.limits.memory {lim} = {v}"),
             &v,
             by_limit,
@@ -134,7 +138,7 @@ fn derive_config(pg: &mut Postgresql, note: &mut Note<'_>) -> ShmInputs {
         let v = size(kb);
         maintenance_follows = by_limit.unless(bounded);
         note(
-            "postgresql.config.maintenanceWorkMem",
+            "config.maintenanceWorkMem",
             format!("resources.limits.memory {lim} / 16, at most 2GB = {v}"),
             &v,
             maintenance_follows,
@@ -145,7 +149,7 @@ fn derive_config(pg: &mut Postgresql, note: &mut Note<'_>) -> ShmInputs {
         let (kb, bounded) = clamp(shared_buffers.kilobytes() / 32 / 8 * 8, 64, 16 * MB);
         let v = size(kb);
         note(
-            "postgresql.config.walBuffers",
+            "config.walBuffers",
             format!(
                 "shared_buffers {shared_buffers} / 32, between 64kB and 16MB (one WAL segment) = {v}"
             ),
@@ -173,7 +177,7 @@ fn derive_config(pg: &mut Postgresql, note: &mut Note<'_>) -> ShmInputs {
         }
         .unless(bounded);
         note(
-            "postgresql.config.workMem",
+            "config.workMem",
             format!(
                 "(resources.limits.memory {lim} - shared_buffers {shared_buffers} - wal_buffers {wal_buffers} \
                  - {} x maintenance_work_mem {maintenance} for VACUUM and {avw} autovacuum workers) \
@@ -195,7 +199,8 @@ fn derive_config(pg: &mut Postgresql, note: &mut Note<'_>) -> ShmInputs {
 
 /// huge_pages, from the huge pages request, and the size of /dev/shm, from work_mem and
 /// maintenance_work_mem.
-fn derive_shared_memory(pg: &mut Postgresql, inputs: &ShmInputs, note: &mut Note<'_>) {
+fn derive_shared_memory(pg: &mut Parts<'_>, inputs: &ShmInputs, note: &mut Note<'_>) {
+    let section = pg.section;
     set(&mut pg.config.huge_pages, || {
         let (v, word, why) = if pg.hugepages_2mi.as_str().is_empty() {
             (HugePages::Off, "off", "requests no huge pages")
@@ -203,14 +208,14 @@ fn derive_shared_memory(pg: &mut Postgresql, inputs: &ShmInputs, note: &mut Note
             (HugePages::Try, "try", "requests huge pages")
         };
         note(
-            "postgresql.config.hugePages",
-            format!("postgresql.hugepages2Mi {why} = {word}"),
+            "config.hugePages",
+            format!("{section}.hugepages2Mi {why} = {word}"),
             &word,
             Follows::NOTHING,
         );
         v
     });
-    set(&mut pg.shm_size, || {
+    set(pg.shm_size, || {
         let (work_mem, work_mem_follows) = &inputs.work_mem;
         let (maintenance, maintenance_follows) = &inputs.maintenance_work_mem;
         let (bytes, bounded) = clamp(shm_needed(work_mem, maintenance), SHM_FLOOR_BYTES, u64::MAX);
@@ -220,7 +225,7 @@ fn derive_shared_memory(pg: &mut Postgresql, inputs: &ShmInputs, note: &mut Note
             connections: work_mem_follows.connections,
         };
         note(
-            "postgresql.shmSize",
+            "shmSize",
             format!(
                 "{PARALLEL_WORKERS} parallel workers x hash_mem_multiplier {HASH_MEM_MULTIPLIER} x work_mem {work_mem} \
                  (parallel hash joins) + maintenance_work_mem {maintenance}, at most 1GB (the dead rows \
@@ -265,10 +270,16 @@ pub struct Budget {
 }
 
 impl Budget {
-    pub fn of(pg: &Postgresql) -> Self {
-        let mut pg = pg.clone();
-        derive(&mut pg);
-        let cfg = pg.config;
+    pub fn of(pg: &dyn Server) -> Self {
+        let mut cfg = pg.config().clone();
+        let mut shm_size = pg.shm_size().cloned();
+        derive(Parts {
+            section: pg.section(),
+            resources: pg.resources(),
+            hugepages_2mi: pg.hugepages_2mi(),
+            config: &mut cfg,
+            shm_size: &mut shm_size,
+        });
         let (Some(shared_buffers), Some(wal_buffers), Some(maintenance_work_mem), Some(work_mem)) = (
             cfg.shared_buffers,
             cfg.wal_buffers,
@@ -328,6 +339,7 @@ pub fn size(kb: u64) -> PgSize {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Postgresql;
     use super::*;
     use crate::input;
 
@@ -437,7 +449,7 @@ mod tests {
         assert!(
             derived
                 .iter()
-                .all(|d| d.path != "postgresql.config.sharedBuffers")
+                .all(|d| d.path != "config.sharedBuffers")
         );
     }
 

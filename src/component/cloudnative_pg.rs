@@ -1,0 +1,447 @@
+//! PostgreSQL on the CloudNativePG operator: a `Cluster` of replicas with automated failover,
+//! WAL and base backups in object storage through the Barman Cloud plugin, and recovery to
+//! a point in time from there. The operator, the plugin and cert-manager are installed in
+//! the cluster beforehand (docs/profiles.md); the chart renders only custom resources.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::postgresql::{self, Parts, PostgresqlConfig, PostgresqlHba, Server};
+use super::{Component, DatabaseImpl, Selection};
+use crate::formats::{
+    CronSchedule, K8sName, LabelKey, LabelValue, MemoryQuantity, OptionalClusterName,
+    OptionalK8sName, OptionalMemoryQuantity, OptionalTimestamp, OptionalUrl, PgAppUser,
+    PgIdentifier, RetentionPolicy, S3Path,
+};
+use crate::profile::{Database, Image, Persistence, Profile, Resources, Scheduling};
+use crate::validate::Found;
+
+pub const COMPONENT: Component = Component {
+    name: "cloudnative-pg",
+    // `postgresql` holds what the app needs from any PostgreSQL (its migration).
+    source_dirs: &["postgresql", "cloudnative-pg"],
+    docs: DOCS,
+    selected_by: Selection::Database(DatabaseImpl {
+        choice: Database::CloudnativePg,
+        section: "cnpg",
+        configured: |p| p.cnpg.is_some(),
+    }),
+    alert_rules: true,
+    stateful_service: true,
+    // The operator generates the app user's password (Secret <cluster>-app).
+    generated_passwords: false,
+    check,
+    resources: |p| {
+        p.cnpg
+            .as_ref()
+            .map(|c| vec![("cnpg.resources", &c.resources)])
+            .unwrap_or_default()
+    },
+};
+
+const DOCS: &[super::Doc] = &[
+    ("docs/app.md", include_str!("../../docs/app.md")),
+    (
+        "docs/backup-restore.md",
+        include_str!("../../docs/backup-restore.md"),
+    ),
+    ("docs/runbooks.md", include_str!("../../docs/runbooks.md")),
+];
+
+/// Credentials of the app's database.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CnpgAuth {
+    /// Database of the application, created by the Cluster's initdb bootstrap.
+    pub database: PgIdentifier,
+    /// Owner of the database and the app's login role; not a superuser.
+    pub username: PgAppUser,
+    /// kubernetes.io/basic-auth Secret with keys username (equal to username above) and password for the app's role; empty: CloudNativePG generates Secret <cluster>-app.
+    pub existing_secret: OptionalK8sName,
+}
+
+/// TLS of client connections. CloudNativePG always serves TLS, with certificates from its own
+/// CA unless Secrets are given.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CnpgTls {
+    /// Admit the app only over TLS (hostssl) and make it connect with sslmode=require.
+    pub require_for_app: bool,
+    /// kubernetes.io/tls Secret with the server certificate (e.g. from cert-manager); empty: the operator's own CA issues it.
+    pub server_tls_secret: OptionalK8sName,
+    /// Secret with ca.crt of the CA that signed serverTlsSecret (with ca.key only if the operator must issue with it); required with serverTlsSecret.
+    pub server_ca_secret: OptionalK8sName,
+}
+
+/// How the standbys that acknowledge a commit are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMethod {
+    /// Any `number` of the standbys (quorum).
+    Any,
+    /// The first `number` standbys in priority order.
+    First,
+}
+
+/// What a commit does when too few synchronous standbys are connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DataDurability {
+    /// Wait for them: no commit is ever acknowledged by fewer standbys (writes stop while they are missing).
+    Required,
+    /// Carry on with the standbys there are: writes continue when standbys are down.
+    Preferred,
+}
+
+/// Synchronous replication (CloudNativePG's `postgresql.synchronous`; the older
+/// minSyncReplicas/maxSyncReplicas are deprecated).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CnpgSynchronous {
+    /// Standbys that must have a commit's WAL before the commit returns; 0: asynchronous replication. Below instances.
+    #[schemars(range(max = 8))]
+    pub number: u32,
+    /// `any`: a quorum of `number` standbys; `first`: the first `number` by priority.
+    pub method: SyncMethod,
+    /// `required` or `preferred` (see the values).
+    pub data_durability: DataDurability,
+}
+
+/// Compression of archived WAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WalCompression {
+    Gzip,
+    Bzip2,
+    Snappy,
+    Lz4,
+    Xz,
+    Zstd,
+}
+
+/// Compression of base backups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DataCompression {
+    Gzip,
+    Bzip2,
+    Snappy,
+    Lz4,
+}
+
+/// A key of a Secret.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretKey {
+    /// Secret in the release's namespace; empty: none.
+    pub name: OptionalK8sName,
+    /// Key in that Secret.
+    pub key: LabelKey,
+}
+
+/// How the instances authenticate to the object store.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3Credentials {
+    /// Use the IAM role of the instances' ServiceAccount (EKS IRSA or Pod Identity: annotate it through cnpg.serviceAccountAnnotations) instead of keys from a Secret.
+    pub inherit_from_iam_role: bool,
+    /// Secret with the access keys (ignored with inheritFromIamRole).
+    pub existing_secret: OptionalK8sName,
+    /// Key of the access key id in existingSecret.
+    pub access_key_id_key: LabelKey,
+    /// Key of the secret access key in existingSecret.
+    pub secret_access_key_key: LabelKey,
+}
+
+/// WAL archiving and base backups to S3-compatible object storage (Barman Cloud plugin).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CnpgBackup {
+    /// Archive WAL continuously and take scheduled base backups.
+    pub enabled: bool,
+    /// Cron schedule of the base backup, five fields (minute hour day-of-month month day-of-week); the chart adds CloudNativePG's leading seconds field.
+    pub schedule: CronSchedule,
+    /// Bucket and path; backups of the cluster go under <destinationPath>/<serverName>/.
+    pub destination_path: S3Path,
+    /// Endpoint of an S3-compatible store (MinIO, Ceph, other clouds); empty: AWS S3.
+    pub endpoint_url: OptionalUrl,
+    /// CA bundle that signed the endpoint's certificate, when not a public CA.
+    pub endpoint_ca: SecretKey,
+    /// Credentials of the bucket.
+    pub s3_credentials: S3Credentials,
+    /// Folder of this cluster in the bucket; empty: the cluster's name. A cluster recovered from a backup must write to another folder than its source.
+    pub server_name: OptionalK8sName,
+    /// Compression of archived WAL.
+    pub wal_compression: WalCompression,
+    /// Compression of base backups.
+    pub data_compression: DataCompression,
+    /// WAL files archived or restored in parallel.
+    #[schemars(range(min = 1, max = 64))]
+    pub wal_max_parallel: u32,
+    /// How long base backups and the WAL needed to recover from them are kept.
+    pub retention_policy: RetentionPolicy,
+}
+
+/// Creating the cluster from a backup instead of an empty database: point-in-time recovery.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CnpgRecovery {
+    /// Bootstrap the Cluster from the backups of sourceServerName in backup.destinationPath (only when the Cluster is created; docs/backup-restore.md).
+    pub enabled: bool,
+    /// Folder in the bucket of the cluster to recover (its backup.serverName or cluster name).
+    pub source_server_name: OptionalK8sName,
+    /// Recover up to this time (RFC 3339 with its UTC offset); empty: to the end of the archived WAL.
+    pub target_time: OptionalTimestamp,
+}
+
+/// Where the CloudNativePG operator runs, for the NetworkPolicy that admits it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CnpgOperator {
+    /// Namespace of the operator.
+    pub namespace: K8sName,
+    /// Labels of the operator's pods.
+    pub pod_selector: std::collections::BTreeMap<LabelKey, LabelValue>,
+}
+
+/// Alert thresholds of the CloudNativePG cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CnpgAlerts {
+    /// Warn when connections exceed this percentage of max_connections.
+    #[schemars(range(min = 1, max = 100))]
+    pub high_connections_percent: u32,
+    /// Page when a standby lags more than this many seconds behind the primary.
+    #[schemars(range(min = 1, max = 86400))]
+    pub replication_lag_seconds: u32,
+    /// Page when transaction ids used exceed this percentage of the wraparound limit.
+    #[schemars(range(min = 1, max = 100))]
+    pub txid_wraparound_percent: u32,
+    /// Alert when the newest base backup is older than this many hours.
+    #[schemars(range(min = 1, max = 8760))]
+    pub backup_max_age_hours: u32,
+    /// Warn when a data or WAL volume has been fuller than this percentage for 15 minutes.
+    #[schemars(range(min = 1, max = 99))]
+    pub volume_used_percent: u32,
+}
+
+/// PostgreSQL on CloudNativePG.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Cnpg {
+    /// Name of the Cluster (its Services are <name>-rw, -ro and -r); empty: <fullname>-postgresql. Never change it on an installed release.
+    pub cluster_name: OptionalClusterName,
+    /// PostgreSQL instances: one primary and instances - 1 streaming standbys, one per node.
+    #[schemars(range(min = 1, max = 9))]
+    pub instances: u32,
+    /// PostgreSQL operand image (ghcr.io/cloudnative-pg/postgresql); the tag starts with its major version (16 or 17).
+    pub image: Image,
+    /// Database, owner and credentials.
+    pub auth: CnpgAuth,
+    /// Resources of each instance's postgres container; CloudNativePG wants shared_buffers within the memory request (equal requests and limits give Guaranteed QoS).
+    pub resources: Resources,
+    /// 2 MiB huge pages each instance requests for its shared memory, e.g. `1Gi`; empty: none.
+    #[serde(rename = "hugepages2Mi")]
+    pub hugepages_2mi: OptionalMemoryQuantity,
+    /// Size of /dev/shm of each instance; unset in a profile: enough for 8 parallel hashes of work_mem plus a VACUUM's dead rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<MemoryQuantity>,
+    /// Data volume of each instance.
+    pub storage: Persistence,
+    /// Separate WAL volume of each instance (pg_wal).
+    pub wal_storage: Persistence,
+    /// postgresql.conf settings CloudNativePG lets a cluster set.
+    pub config: PostgresqlConfig,
+    /// pg_hba.conf rules of the app.
+    pub hba: PostgresqlHba,
+    /// TLS of client connections.
+    pub tls: CnpgTls,
+    /// Synchronous replication.
+    pub synchronous: CnpgSynchronous,
+    /// Backups to object storage.
+    pub backup: CnpgBackup,
+    /// Bootstrap from a backup (point-in-time recovery).
+    pub recovery: CnpgRecovery,
+    /// The operator, for the NetworkPolicy.
+    pub operator: CnpgOperator,
+    /// Annotations of the instances' ServiceAccount, e.g. eks.amazonaws.com/role-arn for backups with an IAM role.
+    pub service_account_annotations: std::collections::BTreeMap<LabelKey, crate::formats::FreeText>,
+    /// Alert thresholds.
+    pub alerts: CnpgAlerts,
+    /// Scheduling of the instances; the chart always adds required anti-affinity between instances (one per node).
+    #[serde(flatten)]
+    pub scheduling: Scheduling,
+}
+
+impl Server for Cnpg {
+    fn section(&self) -> &'static str {
+        "cnpg"
+    }
+    fn resources(&self) -> &Resources {
+        &self.resources
+    }
+    fn hugepages_2mi(&self) -> &OptionalMemoryQuantity {
+        &self.hugepages_2mi
+    }
+    fn config(&self) -> &PostgresqlConfig {
+        &self.config
+    }
+    fn hba(&self) -> &PostgresqlHba {
+        &self.hba
+    }
+    fn shm_size(&self) -> Option<&MemoryQuantity> {
+        self.shm_size.as_ref()
+    }
+    fn parts(&mut self) -> Parts<'_> {
+        Parts {
+            section: "cnpg",
+            resources: &self.resources,
+            hugepages_2mi: &self.hugepages_2mi,
+            config: &mut self.config,
+            shm_size: &mut self.shm_size,
+        }
+    }
+}
+
+/// The rules CloudNativePG's admission webhook would apply, caught before anything is written,
+/// plus the rules of any PostgreSQL server.
+fn check(p: &Profile, found: &mut Found) {
+    let Some(c) = &p.cnpg else { return };
+    postgresql::check_server(p, c, found);
+    tag(c, found);
+    shared_buffers_within_request(c, found);
+    wal_fits(c, found);
+    synchronous(c, found);
+    if c.backup.enabled {
+        found.check_schedule("cnpg.backup.schedule", &c.backup.schedule);
+    }
+    backup_credentials(c, found);
+    recovery(c, found);
+}
+
+/// The operand image's tag names a supported major version, which the operator reads from it.
+fn tag(c: &Cnpg, found: &mut Found) {
+    let tag = c.image.tag.as_str();
+    let supported = postgresql::SUPPORTED_MAJORS;
+    let version = tag.split(['-', '@']).next().unwrap_or_default();
+    let is_version = !version.is_empty()
+        && version
+            .split('.')
+            .all(|n| !n.is_empty() && n.chars().all(|ch| ch.is_ascii_digit()));
+    let major = postgresql::tag_major(tag);
+    if !is_version || !major.is_some_and(|m| supported.contains(&m)) {
+        found.fail(
+            "cnpg.image.tag",
+            format!(
+                "`{tag}` is not a PostgreSQL version of a supported major ({}): CloudNativePG reads the major version from the tag, e.g. `16.10` or `17.6-standard-bookworm`",
+                supported
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+}
+
+/// CloudNativePG refuses shared_buffers above the container's memory request.
+fn shared_buffers_within_request(c: &Cnpg, found: &mut Found) {
+    let budget = postgresql::tuning::Budget::of(c);
+    let request = &c.resources.requests.memory;
+    if budget.shared_buffers.kilobytes() > request.bytes() / 1024 {
+        found.fail(
+            if c.config.shared_buffers.is_some() {
+                "cnpg.config.sharedBuffers"
+            } else {
+                "cnpg.resources.requests.memory"
+            },
+            format!(
+                "shared_buffers {} is more than the memory request `{}`: CloudNativePG refuses the Cluster (raise the request, best to the limit, or lower sharedBuffers)",
+                budget.shared_buffers,
+                request.as_str()
+            ),
+        );
+    }
+}
+
+/// The WAL the settings keep fits the WAL volume with room for growth under load.
+fn wal_fits(c: &Cnpg, found: &mut Found) {
+    let cfg = &c.config;
+    let wal_kb = cfg.max_wal_size.kilobytes() + cfg.wal_keep_size.kilobytes();
+    let volume = &c.wal_storage.size;
+    if wal_kb * 2 > volume.bytes() / 1024 {
+        found.fail(
+            "cnpg.config.maxWalSize",
+            format!(
+                "`{}` plus walKeepSize `{}` take more than half of the WAL volume `{}` (cnpg.walStorage.size): WAL grows past max_wal_size under load or while archiving lags, and a full WAL volume stops PostgreSQL; lower them or grow the volume",
+                cfg.max_wal_size.as_str(),
+                cfg.wal_keep_size.as_str(),
+                volume.as_str()
+            ),
+        );
+    }
+}
+
+/// Synchronous standbys exist among the instances (the primary is not one).
+fn synchronous(c: &Cnpg, found: &mut Found) {
+    let number = c.synchronous.number;
+    if number > 0 && number >= c.instances {
+        found.fail(
+            "cnpg.synchronous.number",
+            format!(
+                "{number} synchronous standbys need at least {} instances (cnpg.instances is {}): the primary is not a standby",
+                number + 1,
+                c.instances
+            ),
+        );
+    }
+}
+
+/// Keys from a Secret, or the IAM role: exactly one source of credentials.
+fn backup_credentials(c: &Cnpg, found: &mut Found) {
+    let creds = &c.backup.s3_credentials;
+    let uses_store = c.backup.enabled || c.recovery.enabled;
+    if uses_store && !creds.inherit_from_iam_role && creds.existing_secret.as_str().is_empty() {
+        found.fail(
+            "cnpg.backup.s3Credentials.existingSecret",
+            "is empty and inheritFromIamRole is false: the instances would have no credentials for the bucket (name a Secret with the access keys, or use the IAM role)".into(),
+        );
+    }
+    let tls = &c.tls;
+    if tls.server_tls_secret.as_str().is_empty() != tls.server_ca_secret.as_str().is_empty() {
+        found.fail(
+            "cnpg.tls.serverCaSecret",
+            "and serverTlsSecret go together: CloudNativePG needs the CA of a certificate it did not issue".into(),
+        );
+    }
+}
+
+/// A recovery names its source, and the recovered cluster archives to another folder.
+fn recovery(c: &Cnpg, found: &mut Found) {
+    let r = &c.recovery;
+    if !r.enabled {
+        return;
+    }
+    let source = r.source_server_name.as_str();
+    if source.is_empty() {
+        found.fail(
+            "cnpg.recovery.sourceServerName",
+            "is required with recovery.enabled: the folder in the bucket of the cluster to recover".into(),
+        );
+        return;
+    }
+    let own = c.backup.server_name.as_str();
+    let own = if own.is_empty() {
+        c.cluster_name.as_str()
+    } else {
+        own
+    };
+    if c.backup.enabled && own == source {
+        found.fail(
+            "cnpg.backup.serverName",
+            format!(
+                "`{source}` is the folder recovered from (recovery.sourceServerName): the new cluster would archive over its source's backups; give it another serverName"
+            ),
+        );
+    }
+}
