@@ -2,22 +2,25 @@
 //! for the Grafana sidecar when `metrics.grafanaDashboards.enabled`): valid JSON that selects
 //! its Prometheus through a `datasource` variable and never a hard-coded one; every query
 //! parses (the real `promtool`) and is scoped to the release picked in the dashboard; every
-//! metric of the application dashboard is one the application or the standard Kubernetes
-//! exporters document; and the ConfigMaps exist only when enabled, with the sidecar label.
-//! The PostgreSQL dashboard's metrics are checked against the real exporter's output in
-//! the `postgresql` module.
+//! metric and label of the CloudNativePG dashboard is in the catalogue of what CloudNativePG
+//! serves (`tests/cnpg/metrics.txt`); and the ConfigMaps exist only when enabled, with the
+//! sidecar label. The PostgreSQL StatefulSet's dashboard's metrics are checked against the
+//! real exporter's output in the `postgresql` module.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::process::Command;
 
 use serde_json::Value;
 
 use crate::common;
-use crate::common::dashboards::{APP_DASHBOARD, PG_DASHBOARD, dashboard, metric_names, queries};
+use crate::common::dashboards::{
+    APP_DASHBOARD, CNPG_CHART_FILE, CNPG_DASHBOARD, SHIPPED, cnpg_catalogue, dashboard,
+    grouping_labels, matcher_labels, metric_names, queries, shipped, used_metrics,
+};
+use crate::common::promql::unexplained;
 use crate::common::{
-    POSTGRESQL_CHART_FILE, chart_dir, helm_template, profiles, profiles_with, run_ok, tool,
-    yaml_docs,
+    chart_dir, helm_template, profiles, profiles_with, repo, run_ok, tool, yaml_docs,
 };
 
 /// Every dashboard of every chart (`dashboards/*.json`): (profile, file, parsed JSON).
@@ -67,23 +70,37 @@ fn datasource_refs(value: &Value, path: &str, out: &mut Vec<(String, Value)>) {
 }
 
 /// Image 1.1.9 serves no /metrics (the `app` module shows it), so no chart has an application
-/// dashboard: only PostgreSQL's, in the charts that have PostgreSQL.
+/// dashboard: only its PostgreSQL implementation's, in the charts that have PostgreSQL.
 #[test]
 fn only_postgresql_has_a_dashboard_and_the_app_none() {
-    let with_postgresql = profiles_with(POSTGRESQL_CHART_FILE);
+    for s in SHIPPED {
+        assert!(
+            !profiles_with(s.chart_file).is_empty(),
+            "no built-in chart ships {}",
+            s.dashboard
+        );
+    }
     for profile in profiles() {
         assert!(
             !chart_dir(profile).join(APP_DASHBOARD).exists(),
             "{profile}: a dashboard of application metrics that image 1.1.9 does not serve"
         );
-        if with_postgresql.contains(&profile) {
-            assert!(chart_dir(profile).join(PG_DASHBOARD).is_file(), "{profile}");
-        } else {
-            assert!(
-                !chart_dir(profile).join("dashboards").exists(),
-                "the {profile} chart has nothing to chart"
-            );
-        }
+        let expected: BTreeSet<String> = shipped(profile)
+            .iter()
+            .map(|s| s.dashboard.to_string())
+            .collect();
+        let found: BTreeSet<String> = fs::read_dir(chart_dir(profile).join("dashboards"))
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let name = e.expect("readable directory").file_name();
+                format!("dashboards/{}", name.to_string_lossy())
+            })
+            .collect();
+        assert_eq!(
+            found, expected,
+            "{profile}: the dashboards of its components"
+        );
     }
 }
 
@@ -170,6 +187,7 @@ fn substituted(expr: &str) -> String {
         .replace("$__range", "1h")
         .replace("$namespace", "alerts")
         .replace("$job", "ah-alert-history")
+        .replace("$cluster", "ah-alert-history-postgresql")
 }
 
 #[test]
@@ -206,22 +224,20 @@ fn every_query_is_valid_promql_for_promtool() {
 #[test]
 fn every_selector_is_scoped_to_the_release_picked_in_the_dashboard() {
     for (profile, file, d) in all_dashboards() {
+        let release = SHIPPED
+            .iter()
+            .find(|s| s.dashboard == file)
+            .unwrap_or_else(|| panic!("{profile} {file}: a dashboard no component ships"))
+            .release_matchers;
         for (title, expr) in queries(&d) {
             let sels = common::promql::selectors(&expr);
             assert!(!sels.is_empty(), "{file} `{title}`: no selector in {expr}");
             for (metric, matchers) in sels {
                 let scoped = matchers.contains("namespace=\"$namespace\"")
-                    && [
-                        "job=\"$job\"",
-                        "pod=~\"$job-[a-z0-9]+-[a-z0-9]+\"",
-                        "deployment=\"$job\"",
-                        "horizontalpodautoscaler=\"$job\"",
-                    ]
-                    .iter()
-                    .any(|m| matchers.contains(m));
+                    && release.iter().any(|m| matchers.contains(m));
                 assert!(
                     scoped,
-                    "{profile} {file} `{title}`: {metric}{{{matchers}}} is not limited to the chosen namespace and job"
+                    "{profile} {file} `{title}`: {metric}{{{matchers}}} is not limited to the namespace and release chosen in the dashboard"
                 );
             }
         }
@@ -254,29 +270,18 @@ fn dashboard_configmaps(docs: &[Value]) -> Vec<&Value> {
 
 #[test]
 fn dashboard_configmaps_render_only_when_enabled_and_carry_the_sidecar_label() {
-    let with_postgresql = profiles_with(POSTGRESQL_CHART_FILE);
-    for profile in profiles().filter(|p| !with_postgresql.contains(p)) {
-        assert!(
-            dashboard_configmaps(&yaml_docs(&helm_template(&chart_dir(profile), &[]))).is_empty(),
-            "{profile}: a dashboard ConfigMap"
-        );
-    }
-    for (profile, expected) in with_postgresql.into_iter().map(|profile| {
-        (
-            profile,
-            vec![(
-                "ah-alert-history-postgresql-dashboard",
-                "postgresql.json",
-                PG_DASHBOARD,
-            )],
-        )
-    }) {
+    for profile in profiles() {
         let chart = chart_dir(profile);
+        // The defaults: `auto`, and `helm template` knows no ServiceMonitor API.
         let off = yaml_docs(&helm_template(&chart, &[]));
         assert!(
             dashboard_configmaps(&off).is_empty(),
-            "{profile}: dashboards rendered while metrics.grafanaDashboards.enabled=false"
+            "{profile}: dashboards rendered with no ServiceMonitors"
         );
+        let expected = shipped(profile);
+        if expected.is_empty() {
+            continue;
+        }
 
         let on = yaml_docs(&helm_template(
             &chart,
@@ -293,7 +298,8 @@ fn dashboard_configmaps_render_only_when_enabled_and_carry_the_sidecar_label() {
             expected.len(),
             "{profile}: dashboard ConfigMaps"
         );
-        for (name, key, file) in expected {
+        for s in &expected {
+            let (name, key, file) = (s.configmap, s.key, s.dashboard);
             let cm = maps
                 .iter()
                 .find(|m| m["metadata"]["name"] == name)
@@ -340,5 +346,157 @@ fn dashboard_configmaps_render_only_when_enabled_and_carry_the_sidecar_label() {
             );
             assert_eq!(labels["team-dashboards"], "alerting", "{profile}");
         }
+    }
+}
+
+/// Labels Prometheus gives every sample of a PodMonitor's target (the Prometheus Operator's
+/// relabelling), besides the metric's own.
+const POD_TARGET_LABELS: &[&str] = &[
+    "namespace",
+    "pod",
+    "container",
+    "endpoint",
+    "instance",
+    "job",
+];
+
+/// Metrics of the CloudNativePG dashboard that CloudNativePG does not serve, each with where it
+/// comes from and the labels the dashboard relies on. Kept tiny: the test fails when an entry
+/// is not used or is in the catalogue after all.
+const NOT_FROM_CNPG: &[(&str, &str, &[&str])] = &[
+    (
+        "kubelet_volume_stats_available_bytes",
+        "kubelet /metrics (statistics of the volumes its pods mount)",
+        &["namespace", "persistentvolumeclaim"],
+    ),
+    (
+        "kubelet_volume_stats_capacity_bytes",
+        "kubelet /metrics (statistics of the volumes its pods mount)",
+        &["namespace", "persistentvolumeclaim"],
+    ),
+];
+
+/// The catalogue says where every name comes from (the repositories, tags and commits it was
+/// read from) and holds metric and label names only, each metric once.
+#[test]
+fn cnpg_catalogue_names_its_sources_and_lists_valid_metric_names() {
+    let text = fs::read_to_string(repo().join("tests/cnpg/metrics.txt")).unwrap();
+    for provenance in [
+        "cloudnative-pg/cloudnative-pg, tag v1.30.0 (commit 4b5e244a7d031f67e025c83c1555e7726ecbbfa1)",
+        "cloudnative-pg/plugin-barman-cloud, tag v0.14.0 (commit 1e13020fe5f09fd8fc29ea03828f7b61375b3721)",
+        "pkg/management/postgres/webserver/metricserver/pg_collector.go",
+        "config/manager/default-monitoring.yaml",
+        "internal/cnpgi/instance/metrics.go",
+    ] {
+        assert!(
+            text.contains(provenance),
+            "the catalogue does not name {provenance}"
+        );
+    }
+    let catalogue = cnpg_catalogue();
+    assert!(catalogue.len() > 90, "only {} metrics", catalogue.len());
+    let name_ok = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    for (metric, labels) in &catalogue {
+        assert!(name_ok(metric), "metric name {metric:?}");
+        for label in labels {
+            assert!(name_ok(label), "{metric}: label name {label:?}");
+        }
+    }
+    for metric in [
+        "cnpg_collector_up",
+        "cnpg_pg_replication_lag",
+        "cnpg_pg_stat_archiver_archived_count",
+        "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp",
+    ] {
+        assert!(catalogue.contains_key(metric), "{metric} is missing");
+    }
+}
+
+/// Every metric the CloudNativePG dashboard's panels and variables select is in the CNPG
+/// catalogue or in [`NOT_FROM_CNPG`]; every label its matchers, groupings and variables
+/// name is one of the metric's own (catalogue) or one its scrape adds.
+#[test]
+fn cloudnative_pg_dashboard_metrics_and_labels_are_what_cloudnative_pg_serves() {
+    let catalogue = cnpg_catalogue();
+    let others: BTreeMap<&str, &[&str]> = NOT_FROM_CNPG
+        .iter()
+        .map(|(name, _, labels)| (*name, *labels))
+        .collect();
+    let has_label = |metric: &str, label: &str| {
+        POD_TARGET_LABELS.contains(&label)
+            || catalogue.get(metric).is_some_and(|l| l.contains(label))
+            || others.get(metric).is_some_and(|l| l.contains(&label))
+    };
+    for profile in profiles_with(CNPG_CHART_FILE) {
+        let d = dashboard(profile, CNPG_DASHBOARD);
+        let used = used_metrics(&d);
+        assert!(used.len() > 30, "too few metrics found: {used:?}");
+        let missing = unexplained(
+            &used,
+            |name| catalogue.contains_key(name) || others.contains_key(name),
+            "panels: ",
+            "; ",
+        );
+        assert!(
+            missing.is_empty(),
+            "{profile}: CloudNativePG dashboard metrics neither in tests/cnpg/metrics.txt nor explained:\n{}",
+            missing.join("\n")
+        );
+        for name in others.keys() {
+            assert!(
+                used.contains_key(*name),
+                "{name} is not used: drop it from the list"
+            );
+            assert!(
+                !catalogue.contains_key(*name),
+                "{name} is in the catalogue: drop it from the list"
+            );
+        }
+
+        let mut checked = 0;
+        for (title, expr) in queries(&d) {
+            for (metric, matchers) in common::promql::selectors(&expr) {
+                for label in matcher_labels(&matchers) {
+                    assert!(
+                        has_label(&metric, &label),
+                        "`{title}`: {metric} has no label {label}"
+                    );
+                    checked += 1;
+                }
+            }
+            let metrics = metric_names(&expr);
+            for label in grouping_labels(&expr) {
+                assert!(
+                    metrics.iter().any(|m| has_label(m, &label)),
+                    "`{title}`: none of {metrics:?} has the label {label} of {expr}"
+                );
+                checked += 1;
+            }
+        }
+        for var in d["templating"]["list"].as_array().unwrap() {
+            let Some(query) = var["query"]
+                .as_str()
+                .and_then(|q| q.strip_prefix("label_values("))
+            else {
+                continue;
+            };
+            let (selector, label) = query
+                .trim_end_matches(')')
+                .rsplit_once(',')
+                .unwrap_or_else(|| panic!("variable query {query}"));
+            let (metric, label) = (selector.split('{').next().unwrap().trim(), label.trim());
+            assert!(
+                has_label(metric, label),
+                "variable {}: {metric} has no label {label}",
+                var["name"]
+            );
+            checked += 1;
+        }
+        assert!(checked > 100, "only {checked} labels checked");
     }
 }

@@ -1,14 +1,63 @@
-//! Shared helpers of the dashboard tests: reading the committed charts' Grafana dashboards
-//! and the metric names their PromQL queries select.
+//! Shared helpers of the dashboard tests: reading the committed charts' Grafana dashboards,
+//! the metric names and labels their PromQL queries select, and the catalogue of the metrics
+//! CloudNativePG serves.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 
 use serde_json::Value;
 
-use crate::common::chart_dir;
+use crate::common::{POSTGRESQL_CHART_FILE, chart_dir, repo};
 
 pub const PG_DASHBOARD: &str = "dashboards/postgresql.json";
+pub const CNPG_DASHBOARD: &str = "dashboards/cloudnative-pg.json";
+/// A file of the generated chart that exists exactly when the profile runs PostgreSQL on
+/// CloudNativePG.
+pub const CNPG_CHART_FILE: &str = "templates/cnpg/cluster.yaml";
+
+/// A dashboard a component ships: in the charts that have `chart_file`, the file
+/// `dashboard`, in the ConfigMap `configmap` (release `ah`) under `key`; each of its
+/// selectors names the namespace and one of `release_matchers`, the release picked in the
+/// dashboard's variables.
+pub struct Shipped {
+    pub chart_file: &'static str,
+    pub dashboard: &'static str,
+    pub configmap: &'static str,
+    pub key: &'static str,
+    pub release_matchers: &'static [&'static str],
+}
+
+/// Every dashboard a component ships, one per PostgreSQL implementation.
+pub const SHIPPED: &[Shipped] = &[
+    Shipped {
+        chart_file: POSTGRESQL_CHART_FILE,
+        dashboard: PG_DASHBOARD,
+        configmap: "ah-alert-history-postgresql-dashboard",
+        key: "postgresql.json",
+        release_matchers: &["job=\"$job\""],
+    },
+    Shipped {
+        chart_file: CNPG_CHART_FILE,
+        dashboard: CNPG_DASHBOARD,
+        configmap: "ah-alert-history-postgresql-dashboard",
+        key: "cloudnative-pg.json",
+        // The Cluster's instance pods and their data and WAL claims: <cluster>-<n>,
+        // <cluster>-<n>-wal.
+        release_matchers: &[
+            "pod=~\"$cluster-[0-9]+\"",
+            "persistentvolumeclaim=~\"$cluster-[0-9]+\"",
+            "persistentvolumeclaim=~\"$cluster-[0-9]+-wal\"",
+        ],
+    },
+];
+
+/// The dashboards a profile's chart ships.
+pub fn shipped(profile: &str) -> Vec<&'static Shipped> {
+    SHIPPED
+        .iter()
+        .filter(|s| chart_dir(profile).join(s.chart_file).exists())
+        .collect()
+}
 /// Where an application dashboard would be; image 1.1.9 has no metrics for one.
 pub const APP_DASHBOARD: &str = "dashboards/alert-history.json";
 
@@ -71,4 +120,97 @@ pub fn used_metrics(d: &Value) -> BTreeMap<String, Vec<String>> {
         used.entry(name).or_default().push("(variable)".into());
     }
     used
+}
+
+/// The CloudNativePG metric catalogue, `tests/cnpg/metrics.txt`: every metric an instance
+/// serves (read from the CloudNativePG and Barman Cloud plugin sources its header names), each
+/// with its own labels.
+pub fn cnpg_catalogue() -> BTreeMap<String, BTreeSet<String>> {
+    let path = repo().join("tests/cnpg/metrics.txt");
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut catalogue = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, labels) = line.split_once(' ').unwrap_or((line, ""));
+        let labels: BTreeSet<String> = labels
+            .split(',')
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        assert!(
+            catalogue.insert(name.to_string(), labels).is_none(),
+            "{}: {name} twice",
+            path.display()
+        );
+    }
+    catalogue
+}
+
+/// The label names a selector's matchers (the text between `{` and `}`) test.
+pub fn matcher_labels(matchers: &str) -> Vec<String> {
+    let mut labels = Vec::new();
+    let mut quoted = false;
+    let mut current = String::new();
+    for ch in matchers.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            _ if quoted => {}
+            '=' | '!' => {
+                if !current.trim().is_empty() {
+                    labels.push(current.trim().to_string());
+                }
+                current.clear();
+            }
+            ',' | '~' => current.clear(),
+            _ => current.push(ch),
+        }
+    }
+    labels
+}
+
+/// The labels a PromQL expression groups or matches by: the lists after `by`, `without`,
+/// `on`, `ignoring`, `group_left` and `group_right`.
+pub fn grouping_labels(expr: &str) -> Vec<String> {
+    let mut labels = Vec::new();
+    let mut rest = expr;
+    while let Some(open) = rest.find('(') {
+        let keyword: String = rest[..open]
+            .trim_end()
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let close = open
+            + rest[open..]
+                .find(')')
+                .expect("unbalanced parentheses in expr");
+        if [
+            "by",
+            "without",
+            "on",
+            "ignoring",
+            "group_left",
+            "group_right",
+        ]
+        .contains(&keyword.as_str())
+        {
+            labels.extend(
+                rest[open + 1..close]
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string),
+            );
+            rest = &rest[close + 1..];
+        } else {
+            rest = &rest[open + 1..];
+        }
+    }
+    labels
 }
