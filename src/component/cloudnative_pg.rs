@@ -217,9 +217,12 @@ pub struct CnpgAlerts {
     /// Page when transaction ids used exceed this percentage of the wraparound limit.
     #[schemars(range(min = 1, max = 100))]
     pub txid_wraparound_percent: u32,
-    /// Alert when the newest base backup is older than this many hours.
+    /// Alert when the newest base backup is older than this many hours, or when none has succeeded for as long.
     #[schemars(range(min = 1, max = 8760))]
     pub backup_max_age_hours: u32,
+    /// Page when WAL segments wait while nothing has been archived for archive_timeout plus this many minutes.
+    #[schemars(range(min = 1, max = 1440))]
+    pub wal_archive_delay_minutes: u32,
     /// Warn when a data or WAL volume has been fuller than this percentage for 15 minutes.
     #[schemars(range(min = 1, max = 99))]
     pub volume_used_percent: u32,
