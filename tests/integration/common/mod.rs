@@ -39,6 +39,9 @@ pub fn profiles() -> impl Iterator<Item = &'static str> {
 /// A file of the generated chart that exists exactly when the profile has PostgreSQL.
 pub const POSTGRESQL_CHART_FILE: &str = "templates/postgresql/statefulset.yaml";
 
+/// The file of the CloudNativePG Cluster in a chart that has one.
+pub const CNPG_CHART_FILE: &str = "templates/cnpg/cluster.yaml";
+
 /// A file of the generated chart that exists exactly when the profile has Valkey.
 pub const VALKEY_CHART_FILE: &str = "templates/valkey/statefulset.yaml";
 
@@ -338,6 +341,24 @@ pub fn all_addons(profile: &str) -> Vec<&'static str> {
             "postgresql.hugepages2Mi=1Gi",
             "--set",
             "postgresql.config.hugePages=try",
+        ]);
+    }
+    if chart_dir(profile).join(CNPG_CHART_FILE).exists() {
+        args.extend([
+            "--set",
+            "metrics.serviceMonitor.enabled=true",
+            "--set",
+            "metrics.grafanaDashboards.enabled=true",
+            "--set",
+            "metrics.prometheusRule.enabled=true",
+            "--set",
+            "networkPolicy.extraDatabaseClientCidrs={10.250.0.0/16}",
+            "--set",
+            "cnpg.synchronous.enabled=true",
+            "--set",
+            "cnpg.hugepages2Mi=1Gi",
+            "--set",
+            "cnpg.config.hugePages=try",
         ]);
     }
     args
