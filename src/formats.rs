@@ -293,7 +293,7 @@ string_format!(
 string_format!(
     /// A five-field cron schedule (minute hour day-of-month month day-of-week) or a macro such as `@daily`.
     CronSchedule,
-    title: "cron schedule",
+    title: "five-field cron schedule (minute hour day-of-month month day-of-week, no seconds field)",
     pattern: "^(@(yearly|annually|monthly|weekly|daily|hourly)|(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*( (\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*){4})$",
     examples: ["0 2 * * *", "*/15 * * * *", "@daily"]
 );
