@@ -194,8 +194,8 @@ pub fn reserved_parameters() -> Vec<&'static str> {
 const DOCS: &[super::Doc] = &[
     ("docs/app.md", include_str!("../../docs/app.md")),
     (
-        "docs/backup-restore.md",
-        include_str!("../../docs/backup-restore.md"),
+        "docs/backup-restore-cnpg.md",
+        include_str!("../../docs/backup-restore-cnpg.md"),
     ),
     ("docs/runbooks.md", include_str!("../../docs/runbooks.md")),
 ];

@@ -13,17 +13,15 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::app::{AppContainer, add_secret};
+use crate::common::app::AppContainer;
 use crate::common::postgres::{
-    ChildGuard, Rendered, Sandbox, as_user, chown, output_text, path_env, pg, wait_for, write_owned,
+    ChildGuard, OPERATOR_APP_PASSWORD, Rendered, Sandbox, as_user, chown, output_text, path_env,
+    pg, wait_for, write_owned,
 };
 use crate::common::{self, chart_dir, free_port, run_ok};
 
 /// The app connects from 127.0.0.1 here (the chart's default networks are the pod networks).
 const FROM_LOOPBACK: &[&str] = &["--set", "cnpg.hba.appCidrs={127.0.0.0/8}"];
-
-/// The app role's password in the Secret the operator would create (`<cluster>-app`).
-const APP_PASSWORD: &str = "app-password-from-the-operator";
 
 /// Settings CloudNativePG's instance manager always writes (cloudnative-pg v1.30.0,
 /// pkg/postgres/configuration.go: the mandatory settings and the global defaults the chart
@@ -69,18 +67,13 @@ struct Instance {
 
 impl Instance {
     fn start(args: &[&str]) -> Self {
-        let mut rendered = Rendered::of(&chart_dir("ha"), &[FROM_LOOPBACK, args].concat());
+        // With the Secret the operator makes for the initdb owner.
+        let rendered = Rendered::of(&chart_dir("ha"), &[FROM_LOOPBACK, args].concat());
         let cluster = rendered.object("Cluster", "-postgresql").clone();
         let name = cluster["metadata"]["name"]
             .as_str()
             .expect("name")
             .to_string();
-        // The Secret the operator makes for the initdb owner.
-        add_secret(
-            &mut rendered,
-            &format!("{name}-app"),
-            &[("username", "alert_history"), ("password", APP_PASSWORD)],
-        );
         let sandbox = Sandbox::new();
         let run = sandbox.mkdir("run");
         let data = sandbox.path().join("pgdata");
@@ -204,7 +197,7 @@ impl Instance {
         let db = initdb["database"].as_str().expect("database");
         self.sql(
             "postgres",
-            &format!("CREATE ROLE {owner} LOGIN PASSWORD '{APP_PASSWORD}'"),
+            &format!("CREATE ROLE {owner} LOGIN PASSWORD '{OPERATOR_APP_PASSWORD}'"),
         );
         let statements = |key: &str| -> Vec<String> {
             initdb[key]
@@ -295,7 +288,7 @@ fn cluster_parameters_start_postgresql_16_and_the_post_init_sql_runs() {
         Command::new(pg("psql"))
             .env_clear()
             .env("PATH", path_env())
-            .env("PGPASSWORD", APP_PASSWORD)
+            .env("PGPASSWORD", OPERATOR_APP_PASSWORD)
             .env("PGSSLMODE", sslmode)
             .env("PGCONNECT_TIMEOUT", "10")
             .args([
