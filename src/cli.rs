@@ -90,7 +90,7 @@ enum Command {
 
 #[derive(Args)]
 struct Input {
-    /// Built-in profile name (standard, lite), a name in ./profiles/, or a path to a profile file
+    /// Built-in profile name (standard, ha, lite), a name in ./profiles/, or a path to a profile file
     #[arg(short, long, default_value = "standard", value_name = "PROFILE")]
     profile: String,
     /// Values file(s) merged over the profile, as for `helm -f`: comma-separated, `-` for

@@ -293,7 +293,7 @@ string_format!(
 string_format!(
     /// A five-field cron schedule (minute hour day-of-month month day-of-week) or a macro such as `@daily`.
     CronSchedule,
-    title: "cron schedule",
+    title: "five-field cron schedule (minute hour day-of-month month day-of-week, no seconds field)",
     pattern: "^(@(yearly|annually|monthly|weekly|daily|hourly)|(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*( (\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*){4})$",
     examples: ["0 2 * * *", "*/15 * * * *", "@daily"]
 );
@@ -360,11 +360,19 @@ string_format!(
 );
 
 string_format!(
-    /// An S3 location: `s3://<bucket>` with an optional path.
-    S3Path,
-    title: "S3 path (s3://<bucket>/<path>)",
-    pattern: "^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/-]*)?$",
-    examples: ["s3://alert-history-backups", "s3://backups/alert-history"]
+    /// An S3 bucket name.
+    BucketName,
+    title: "S3 bucket name (lower-case letters, digits, '.' and '-', 3 to 63)",
+    pattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+    examples: ["alert-history-backups"]
+);
+
+string_format!(
+    /// A path of objects in a bucket, without leading or trailing `/`, or empty.
+    ObjectPath,
+    title: "path in a bucket (segments of letters, digits and !_.*'()- separated by '/') or empty",
+    pattern: "^([A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*)?$",
+    examples: ["", "postgresql", "prod/alert-history"]
 );
 
 string_format!(
@@ -389,6 +397,14 @@ string_format!(
     title: "timestamp with time zone (RFC 3339, e.g. 2026-12-01T08:30:00Z) or empty",
     pattern: "^([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2}))?$",
     examples: ["", "2026-12-01T08:30:00Z", "2026-12-01 09:30:00+01:00"]
+);
+
+string_format!(
+    /// The name of a PostgreSQL configuration parameter, optionally with an extension's prefix.
+    PgParameterName,
+    title: "PostgreSQL parameter name (letters, digits, '_', optionally prefix.name)",
+    pattern: "^[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)?$",
+    examples: ["idle_in_transaction_session_timeout", "auto_explain.log_min_duration"]
 );
 
 string_format!(

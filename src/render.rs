@@ -45,6 +45,9 @@ struct TemplateContext<'a> {
     rollout_surge: u32,
     /// The PostgreSQL major versions the chart supports (the templates check the image's).
     postgresql_majors: &'static [u32],
+    /// The parameters a CloudNativePG Cluster's `cnpg.parameters` may not set: the
+    /// operator's and the chart's own (the templates refuse them too).
+    cnpg_reserved_parameters: Vec<&'static str>,
 }
 
 /// The memory limit and max_connections the derived memory settings were computed from,
@@ -217,6 +220,7 @@ pub fn files(profile: &Profile, derived: &[tuning::Derived]) -> Result<Rendered>
         sized_for: sized_for(profile, derived),
         rollout_surge: app::ROLLOUT_SURGE,
         postgresql_majors: component::postgresql::SUPPORTED_MAJORS,
+        cnpg_reserved_parameters: component::cloudnative_pg::reserved_parameters(),
     })
     .map_err(|e| Bug(format!("template context: {e}")))?;
     let fragments = slots(&mut tera, &context, &dirs)?;

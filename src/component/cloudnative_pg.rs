@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::postgresql::{self, Parts, PostgresqlConfig, PostgresqlHba, Server};
 use super::{Component, DatabaseImpl, Selection};
 use crate::formats::{
-    CronSchedule, K8sName, LabelKey, LabelValue, MemoryQuantity, OptionalClusterName,
-    OptionalK8sName, OptionalMemoryQuantity, OptionalTimestamp, OptionalUrl, PgAppUser,
-    PgIdentifier, RetentionPolicy, S3Path,
+    BucketName, CronSchedule, K8sName, LabelKey, LabelValue, MemoryQuantity, ObjectPath,
+    OptionalClusterName, OptionalK8sName, OptionalMemoryQuantity, OptionalTimestamp, OptionalUrl,
+    PgAppUser, PgIdentifier, PgParameterName, RetentionPolicy,
 };
 use crate::profile::{Database, Image, Persistence, Profile, Resources, Scheduling};
 use crate::validate::Found;
@@ -39,11 +39,163 @@ pub const COMPONENT: Component = Component {
     },
 };
 
+/// Parameters CloudNativePG sets or blocks itself: its admission webhook refuses a Cluster
+/// that sets one to anything but the operator's own value (cloudnative-pg v1.30.0,
+/// pkg/postgres/configuration.go, `FixedConfigurationParameters`: the "fixed" and the
+/// "blocked" ones). The chart's templates refuse them too, for installs that bypass
+/// alertchart.
+pub const OPERATOR_PARAMETERS: &[&str] = &[
+    // Fixed: the operator manages the value.
+    "archive_command",
+    "archive_mode",
+    "cluster_name",
+    "pg_failover_slots.primary_dsn",
+    "pg_failover_slots.standby_slot_names",
+    "port",
+    "primary_conninfo",
+    "primary_slot_name",
+    "recovery_target",
+    "recovery_target_action",
+    "recovery_target_inclusive",
+    "recovery_target_lsn",
+    "recovery_target_name",
+    "recovery_target_time",
+    "recovery_target_timeline",
+    "recovery_target_xid",
+    "restore_command",
+    "shared_preload_libraries",
+    "ssl",
+    "ssl_ca_file",
+    "ssl_cert_file",
+    "ssl_crl_file",
+    "ssl_dh_params_file",
+    "ssl_ecdh_curve",
+    "ssl_key_file",
+    "ssl_passphrase_command",
+    "ssl_passphrase_command_supports_reload",
+    "ssl_prefer_server_ciphers",
+    "synchronized_standby_slots",
+    "synchronous_standby_names",
+    "temp_tablespaces",
+    // Blocked: PostgreSQL's default must stay.
+    "allow_system_table_mods",
+    "archive_cleanup_command",
+    "bonjour",
+    "bonjour_name",
+    "config_file",
+    "data_directory",
+    "data_sync_retry",
+    "event_source",
+    "external_pid_file",
+    "hba_file",
+    "hot_standby",
+    "ident_file",
+    "jit_provider",
+    "listen_addresses",
+    "log_destination",
+    "log_directory",
+    "log_file_mode",
+    "log_filename",
+    "log_rotation_age",
+    "log_rotation_size",
+    "log_truncate_on_rotation",
+    "logging_collector",
+    "promote_trigger_file",
+    "recovery_end_command",
+    "recovery_min_apply_delay",
+    "restart_after_crash",
+    "stats_temp_directory",
+    "syslog_facility",
+    "syslog_ident",
+    "syslog_sequence_numbers",
+    "syslog_split_messages",
+    "unix_socket_directories",
+    "unix_socket_group",
+    "unix_socket_permissions",
+];
+
+/// Where to set what the operator does not let `cnpg.parameters` set, when there is a place.
+fn operator_parameter_hint(name: &str) -> &'static str {
+    match name {
+        "shared_preload_libraries" => {
+            ": setting a parameter of pg_stat_statements, auto_explain or pgaudit makes the operator preload the library"
+        }
+        "synchronous_standby_names" => ": use cnpg.synchronous",
+        "recovery_min_apply_delay" => ": a delayed standby is a replica cluster of its own",
+        name if name.starts_with("recovery_target") => ": use cnpg.recovery.targetTime",
+        name if name.starts_with("ssl") => ": use cnpg.tls",
+        _ => "",
+    }
+}
+
+/// Parameters the chart's Cluster sets, with the value each comes from (none: fixed by the
+/// chart); `cnpg.parameters` cannot set them a second time.
+pub const CHART_PARAMETERS: &[(&str, Option<&str>)] = &[
+    ("max_connections", Some("cnpg.config.maxConnections")),
+    (
+        "superuser_reserved_connections",
+        Some("cnpg.config.superuserReservedConnections"),
+    ),
+    ("password_encryption", None),
+    ("shared_buffers", Some("cnpg.config.sharedBuffers")),
+    ("huge_pages", Some("cnpg.config.hugePages")),
+    (
+        "effective_cache_size",
+        Some("cnpg.config.effectiveCacheSize"),
+    ),
+    ("work_mem", Some("cnpg.config.workMem")),
+    (
+        "maintenance_work_mem",
+        Some("cnpg.config.maintenanceWorkMem"),
+    ),
+    ("wal_buffers", Some("cnpg.config.walBuffers")),
+    ("min_wal_size", Some("cnpg.config.minWalSize")),
+    ("max_wal_size", Some("cnpg.config.maxWalSize")),
+    (
+        "checkpoint_completion_target",
+        Some("cnpg.config.checkpointCompletionTarget"),
+    ),
+    ("max_wal_senders", Some("cnpg.config.maxWalSenders")),
+    ("wal_keep_size", Some("cnpg.config.walKeepSize")),
+    ("archive_timeout", Some("cnpg.config.archiveTimeout")),
+    ("random_page_cost", Some("cnpg.config.randomPageCost")),
+    (
+        "effective_io_concurrency",
+        Some("cnpg.config.effectiveIoConcurrency"),
+    ),
+    (
+        "log_min_duration_statement",
+        Some("cnpg.config.logMinDurationStatement"),
+    ),
+    ("log_checkpoints", None),
+    ("log_lock_waits", None),
+    ("log_temp_files", None),
+    ("log_autovacuum_min_duration", None),
+    ("track_io_timing", None),
+    ("pg_stat_statements.track", None),
+    (
+        "autovacuum_max_workers",
+        Some("cnpg.config.autovacuumMaxWorkers"),
+    ),
+    ("autovacuum_naptime", Some("cnpg.config.autovacuumNaptime")),
+    ("timezone", None),
+    ("log_timezone", None),
+];
+
+/// Every parameter `cnpg.parameters` may not set, the operator's and the chart's.
+pub fn reserved_parameters() -> Vec<&'static str> {
+    OPERATOR_PARAMETERS
+        .iter()
+        .copied()
+        .chain(CHART_PARAMETERS.iter().map(|(name, _)| *name))
+        .collect()
+}
+
 const DOCS: &[super::Doc] = &[
     ("docs/app.md", include_str!("../../docs/app.md")),
     (
-        "docs/backup-restore.md",
-        include_str!("../../docs/backup-restore.md"),
+        "docs/backup-restore-cnpg.md",
+        include_str!("../../docs/backup-restore-cnpg.md"),
     ),
     ("docs/runbooks.md", include_str!("../../docs/runbooks.md")),
 ];
@@ -69,7 +221,7 @@ pub struct CnpgTls {
     pub require_for_app: bool,
     /// kubernetes.io/tls Secret with the server certificate (e.g. from cert-manager); empty: the operator's own CA issues it.
     pub server_tls_secret: OptionalK8sName,
-    /// Secret with ca.crt of the CA that signed serverTlsSecret (with ca.key only if the operator must issue with it); required with serverTlsSecret.
+    /// Secret with ca.crt of the CA that signed serverTlsSecret (required with it); without serverTlsSecret, the Secret also holds ca.key and the operator issues the server certificate with that CA.
     pub server_ca_secret: OptionalK8sName,
 }
 
@@ -77,9 +229,7 @@ pub struct CnpgTls {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncMethod {
-    /// Any `number` of the standbys (quorum).
     Any,
-    /// The first `number` standbys in priority order.
     First,
 }
 
@@ -87,9 +237,7 @@ pub enum SyncMethod {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DataDurability {
-    /// Wait for them: no commit is ever acknowledged by fewer standbys (writes stop while they are missing).
     Required,
-    /// Carry on with the standbys there are: writes continue when standbys are down.
     Preferred,
 }
 
@@ -98,12 +246,14 @@ pub enum DataDurability {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CnpgSynchronous {
-    /// Standbys that must have a commit's WAL before the commit returns; 0: asynchronous replication. Below instances.
-    #[schemars(range(max = 8))]
+    /// Make commits wait for standbys; off: asynchronous replication (a failover may lose the last commits).
+    pub enabled: bool,
+    /// Standbys that must have a commit's WAL before the commit returns; below instances.
+    #[schemars(range(min = 1, max = 8))]
     pub number: u32,
     /// `any`: a quorum of `number` standbys; `first`: the first `number` by priority.
     pub method: SyncMethod,
-    /// `required` or `preferred` (see the values).
+    /// `required`: a commit always waits for `number` standbys (writes stop while too few are connected); `preferred`: writes go on with the standbys there are.
     pub data_durability: DataDurability,
 }
 
@@ -129,16 +279,6 @@ pub enum DataCompression {
     Lz4,
 }
 
-/// A key of a Secret.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SecretKey {
-    /// Secret in the release's namespace; empty: none.
-    pub name: OptionalK8sName,
-    /// Key in that Secret.
-    pub key: LabelKey,
-}
-
 /// How the instances authenticate to the object store.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -161,12 +301,14 @@ pub struct CnpgBackup {
     pub enabled: bool,
     /// Cron schedule of the base backup, five fields (minute hour day-of-month month day-of-week); the chart adds CloudNativePG's leading seconds field.
     pub schedule: CronSchedule,
-    /// Bucket and path; backups of the cluster go under <destinationPath>/<serverName>/.
-    pub destination_path: S3Path,
+    /// S3 bucket of the backups.
+    pub bucket: BucketName,
+    /// Path in the bucket; the cluster's backups go under s3://<bucket>/<path>/<serverName>/.
+    pub path: ObjectPath,
     /// Endpoint of an S3-compatible store (MinIO, Ceph, other clouds); empty: AWS S3.
     pub endpoint_url: OptionalUrl,
-    /// CA bundle that signed the endpoint's certificate, when not a public CA.
-    pub endpoint_ca: SecretKey,
+    /// Secret with key ca.crt: the CA bundle that signed the endpoint's certificate, when not a public CA; empty: the system's CAs.
+    pub endpoint_ca_secret: OptionalK8sName,
     /// Credentials of the bucket.
     pub s3_credentials: S3Credentials,
     /// Folder of this cluster in the bucket; empty: the cluster's name. A cluster recovered from a backup must write to another folder than its source.
@@ -186,7 +328,7 @@ pub struct CnpgBackup {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CnpgRecovery {
-    /// Bootstrap the Cluster from the backups of sourceServerName in backup.destinationPath (only when the Cluster is created; docs/backup-restore.md).
+    /// Bootstrap the Cluster from the backups of sourceServerName in backup.bucket and backup.path (only when the Cluster is created; docs/backup-restore.md).
     pub enabled: bool,
     /// Folder in the bucket of the cluster to recover (its backup.serverName or cluster name).
     pub source_server_name: OptionalK8sName,
@@ -217,9 +359,12 @@ pub struct CnpgAlerts {
     /// Page when transaction ids used exceed this percentage of the wraparound limit.
     #[schemars(range(min = 1, max = 100))]
     pub txid_wraparound_percent: u32,
-    /// Alert when the newest base backup is older than this many hours.
+    /// Alert when the newest base backup is older than this many hours, or when none has succeeded for as long.
     #[schemars(range(min = 1, max = 8760))]
     pub backup_max_age_hours: u32,
+    /// Page when WAL segments wait while nothing has been archived for archive_timeout plus this many minutes.
+    #[schemars(range(min = 1, max = 1440))]
+    pub wal_archive_delay_minutes: u32,
     /// Warn when a data or WAL volume has been fuller than this percentage for 15 minutes.
     #[schemars(range(min = 1, max = 99))]
     pub volume_used_percent: u32,
@@ -252,6 +397,8 @@ pub struct Cnpg {
     pub wal_storage: Persistence,
     /// postgresql.conf settings CloudNativePG lets a cluster set.
     pub config: PostgresqlConfig,
+    /// Further postgresql.conf parameters, e.g. `idle_in_transaction_session_timeout: 10min`; not those CloudNativePG sets itself (listen_addresses, ssl, archive_command, ...) nor those the chart sets from the values above.
+    pub parameters: std::collections::BTreeMap<PgParameterName, crate::formats::FreeText>,
     /// pg_hba.conf rules of the app.
     pub hba: PostgresqlHba,
     /// TLS of client connections.
@@ -308,6 +455,7 @@ impl Server for Cnpg {
 fn check(p: &Profile, found: &mut Found) {
     let Some(c) = &p.cnpg else { return };
     postgresql::check_server(p, c, found);
+    parameters(c, found);
     tag(c, found);
     shared_buffers_within_request(c, found);
     wal_fits(c, found);
@@ -317,6 +465,42 @@ fn check(p: &Profile, found: &mut Found) {
     }
     backup_credentials(c, found);
     recovery(c, found);
+}
+
+/// Parameters the operator or the chart set are not set again; CloudNativePG refuses a
+/// min_wal_size that is not below max_wal_size.
+fn parameters(c: &Cnpg, found: &mut Found) {
+    for name in c.parameters.keys() {
+        let name = name.as_str();
+        let at = format!("cnpg.parameters.{name}");
+        if OPERATOR_PARAMETERS.contains(&name) {
+            found.fail(
+                &at,
+                format!(
+                    "CloudNativePG sets `{name}` itself and its admission webhook refuses a Cluster that sets it{}",
+                    operator_parameter_hint(name)
+                ),
+            );
+        } else if let Some((_, from)) = CHART_PARAMETERS.iter().find(|(p, _)| *p == name) {
+            found.fail(
+                &at,
+                match from {
+                    Some(key) => format!("the chart sets `{name}` from {key}: set that instead"),
+                    None => format!("the chart sets `{name}` itself"),
+                },
+            );
+        }
+    }
+    let cfg = &c.config;
+    if cfg.min_wal_size.kilobytes() == cfg.max_wal_size.kilobytes() {
+        found.fail(
+            "cnpg.config.minWalSize",
+            format!(
+                "`{}` equals maxWalSize: CloudNativePG wants min_wal_size below max_wal_size",
+                cfg.min_wal_size.as_str()
+            ),
+        );
+    }
 }
 
 /// The operand image's tag names a supported major version, which the operator reads from it.
@@ -385,7 +569,7 @@ fn wal_fits(c: &Cnpg, found: &mut Found) {
 /// Synchronous standbys exist among the instances (the primary is not one).
 fn synchronous(c: &Cnpg, found: &mut Found) {
     let number = c.synchronous.number;
-    if number > 0 && number >= c.instances {
+    if c.synchronous.enabled && number >= c.instances {
         found.fail(
             "cnpg.synchronous.number",
             format!(
@@ -408,10 +592,10 @@ fn backup_credentials(c: &Cnpg, found: &mut Found) {
         );
     }
     let tls = &c.tls;
-    if tls.server_tls_secret.as_str().is_empty() != tls.server_ca_secret.as_str().is_empty() {
+    if !tls.server_tls_secret.as_str().is_empty() && tls.server_ca_secret.as_str().is_empty() {
         found.fail(
             "cnpg.tls.serverCaSecret",
-            "and serverTlsSecret go together: CloudNativePG needs the CA of a certificate it did not issue".into(),
+            "is required with serverTlsSecret: CloudNativePG needs the CA of a server certificate it did not issue".into(),
         );
     }
 }
@@ -426,7 +610,8 @@ fn recovery(c: &Cnpg, found: &mut Found) {
     if source.is_empty() {
         found.fail(
             "cnpg.recovery.sourceServerName",
-            "is required with recovery.enabled: the folder in the bucket of the cluster to recover".into(),
+            "is required with recovery.enabled: the folder in the bucket of the cluster to recover"
+                .into(),
         );
         return;
     }

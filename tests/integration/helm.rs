@@ -3,6 +3,7 @@
 //! version the validator ships), the prometheus-operator CRD schemas, and Helm's own
 //! enforcement of values.schema.json.
 
+use std::collections::BTreeMap;
 use std::process::Command;
 
 use serde_json::Value;
@@ -104,11 +105,11 @@ fn every_manifest_passes_strict_kubernetes_schema_validation_on_1_27_and_newest(
                     summary["validated"].as_u64().unwrap() > 3,
                     "{profile}: too few objects validated: {summary}"
                 );
-                // Custom resources are validated against their CRDs by the next test.
+                // Custom resources are validated against their CRDs by the tests below.
                 for name in summary["not_validated"].as_array().unwrap() {
                     let kind = name.as_str().unwrap().split('/').next().unwrap();
                     assert!(
-                        ["PrometheusRule", "ServiceMonitor"].contains(&kind),
+                        CUSTOM_RESOURCES.iter().any(|(k, _)| *k == kind),
                         "{profile}: {name} validated by nothing"
                     );
                 }
@@ -117,7 +118,30 @@ fn every_manifest_passes_strict_kubernetes_schema_validation_on_1_27_and_newest(
     }
 }
 
-/// The openAPIV3Schema of a prometheus-operator CRD, made strict: objects that list their
+/// The custom resources the charts render, and the file of each one's CRD (under the
+/// install step's CRD directory).
+const CUSTOM_RESOURCES: &[(&str, &str)] = &[
+    (
+        "PrometheusRule",
+        "monitoring.coreos.com_prometheusrules.yaml",
+    ),
+    (
+        "ServiceMonitor",
+        "monitoring.coreos.com_servicemonitors.yaml",
+    ),
+    ("PodMonitor", "monitoring.coreos.com_podmonitors.yaml"),
+    ("Cluster", "cloudnative-pg/postgresql.cnpg.io_clusters.yaml"),
+    (
+        "ScheduledBackup",
+        "cloudnative-pg/postgresql.cnpg.io_scheduledbackups.yaml",
+    ),
+    (
+        "ObjectStore",
+        "cloudnative-pg/barmancloud.cnpg.io_objectstores.yaml",
+    ),
+];
+
+/// The openAPIV3Schema of a CRD, made strict: objects that list their
 /// properties reject unknown ones, as a strict client-side validation would.
 fn crd_schema(file: &str) -> Value {
     let path = tools_env("CRDS_DIR")
@@ -153,41 +177,79 @@ fn make_strict(schema: &mut Value) {
     }
 }
 
+/// Value sets of the ha chart that change its custom resources: synchronous replication,
+/// TLS from your Secrets, the IAM role instead of keys, recovery to a point in time, and
+/// backups off.
+const HA_VARIANTS: &[&[&str]] = &[
+    &[
+        "--set",
+        "cnpg.synchronous.enabled=true,cnpg.tls.serverTlsSecret=db-tls,cnpg.tls.serverCaSecret=db-ca",
+    ],
+    &[
+        "--set",
+        "cnpg.backup.s3Credentials.inheritFromIamRole=true,cnpg.backup.s3Credentials.existingSecret=",
+        "--set",
+        "cnpg.serviceAccountAnnotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::1:role/backup",
+    ],
+    &[
+        "--set",
+        "cnpg.recovery.enabled=true,cnpg.recovery.sourceServerName=old-db,cnpg.backup.serverName=new-db",
+        "--set-string",
+        "cnpg.recovery.targetTime=2026-12-01T08:30:00Z",
+    ],
+    &["--set", "cnpg.backup.enabled=false"],
+];
+
+/// Every custom resource of every chart (with its add-ons on, with the values files, and
+/// with the ha variants) against its real CRD made strict: PrometheusRules,
+/// ServiceMonitors and PodMonitors against the Prometheus Operator's, the CloudNativePG
+/// Cluster and ScheduledBackup against CloudNativePG's, the ObjectStore against the Barman
+/// Cloud plugin's.
 #[test]
-fn prometheus_rules_and_service_monitors_match_the_operator_crds() {
-    let rules =
-        jsonschema::validator_for(&crd_schema("monitoring.coreos.com_prometheusrules.yaml"))
-            .unwrap();
-    let monitors =
-        jsonschema::validator_for(&crd_schema("monitoring.coreos.com_servicemonitors.yaml"))
-            .unwrap();
-    let mut seen = (0, 0);
+fn custom_resources_match_their_crds_made_strict() {
+    let validators: Vec<(&str, jsonschema::Validator)> = CUSTOM_RESOURCES
+        .iter()
+        .map(|(kind, file)| (*kind, jsonschema::validator_for(&crd_schema(file)).unwrap()))
+        .collect();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for profile in profiles() {
-        let docs = yaml_docs(&helm_template(&chart_dir(profile), &all_addons(profile)));
-        for doc in &docs {
-            let (validator, count) = match doc["kind"].as_str() {
-                Some("PrometheusRule") => (&rules, &mut seen.0),
-                Some("ServiceMonitor") => (&monitors, &mut seen.1),
-                _ => continue,
-            };
-            *count += 1;
-            let errors: Vec<String> = validator
-                .iter_errors(doc)
-                .map(|e| format!("{} at {}", e, e.instance_path()))
-                .collect();
-            assert!(
-                errors.is_empty(),
-                "{profile}: {} {} violates its CRD:\n{}",
-                doc["kind"],
-                doc["metadata"]["name"],
-                errors.join("\n")
-            );
+        let values = values_file(profile);
+        let mut cases: Vec<Vec<&str>> = vec![
+            all_addons(profile),
+            vec!["-f", values.to_str().unwrap(), "--set", "app.llm.apiKey="],
+        ];
+        if profile == "ha" {
+            cases.extend(HA_VARIANTS.iter().map(|v| v.to_vec()));
+        }
+        for args in &cases {
+            let docs = yaml_docs(&helm_template(&chart_dir(profile), args));
+            for doc in &docs {
+                let Some((kind, validator)) = validators
+                    .iter()
+                    .find(|(kind, _)| doc["kind"].as_str() == Some(kind))
+                else {
+                    continue;
+                };
+                *seen.entry(kind).or_default() += 1;
+                let errors: Vec<String> = validator
+                    .iter_errors(doc)
+                    .map(|e| format!("{} at {}", e, e.instance_path()))
+                    .collect();
+                assert!(
+                    errors.is_empty(),
+                    "{profile} {args:?}: {kind} {} violates its CRD:\n{}",
+                    doc["metadata"]["name"],
+                    errors.join("\n")
+                );
+            }
         }
     }
-    assert!(
-        seen.0 >= 2 && seen.1 >= 2,
-        "expected PrometheusRules and ServiceMonitors, saw {seen:?}"
-    );
+    for (kind, _) in CUSTOM_RESOURCES {
+        assert!(
+            seen.get(kind).copied().unwrap_or(0) >= 2,
+            "expected {kind} objects to validate, saw {seen:?}"
+        );
+    }
 }
 
 const SERVICE_MONITOR_API: &str = "monitoring.coreos.com/v1/ServiceMonitor";

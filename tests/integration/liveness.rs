@@ -112,7 +112,20 @@ fn mutate(value: &Value, schema: &Value) -> Value {
             Value::Array(items)
         }
         Value::Object(_) => {
-            json!({ "example.com/mutated": sample(map_entry_schema(schema)) })
+            // A key the mapping's key pattern takes: a label key or a parameter name.
+            let key = ["example.com/mutated", "mutated_parameter"]
+                .into_iter()
+                .find(|key| {
+                    schema["patternProperties"]
+                        .as_object()
+                        .is_none_or(|patterns| {
+                            patterns.keys().any(|p| {
+                                jsonschema::is_valid(&json!({ "pattern": p }), &json!(key))
+                            })
+                        })
+                })
+                .expect("a key the mapping takes");
+            json!({ key: sample(map_entry_schema(schema)) })
         }
         Value::Null => panic!("null leaf in values.yaml"),
     }
@@ -205,6 +218,14 @@ fn dead_leaves(profile: &str) -> Vec<String> {
         &key_path(&["app", "llm", "existingSecret"]),
         json!("liveness-llm"),
     );
+    // Recovery switched on needs the folder to recover from (the templates' rule).
+    if base["cnpg"]["recovery"].is_object() {
+        set(
+            &mut base,
+            &key_path(&["cnpg", "recovery", "sourceServerName"]),
+            json!("liveness-source"),
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let baseline =
         render(&chart, &base, dir.path(), "base").expect("the all-enabled values render");

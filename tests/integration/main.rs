@@ -11,6 +11,7 @@ mod availability;
 mod backup;
 mod charts_out;
 mod cli;
+mod cloudnative_pg;
 mod common;
 mod dashboards;
 mod diagnostics;

@@ -131,16 +131,150 @@ const RULES: &[Rule] = &[
     },
 ];
 
+/// CloudNativePG's admission webhook rules (cloudnative-pg v1.30), broken by `--set`
+/// overrides of the ha profile: alertchart refuses them before anything is written, where the
+/// operator would refuse the Cluster only at install time.
+const HA_RULES: &[Rule] = &[
+    Rule {
+        name: "a_parameter_the_operator_sets_itself_exits_1",
+        sets: &["cnpg.parameters.listen_addresses=*"],
+        key: "cnpg.parameters.listen_addresses",
+        message: &["CloudNativePG sets `listen_addresses` itself"],
+    },
+    Rule {
+        name: "shared_preload_libraries_points_at_how_the_operator_loads_them",
+        sets: &["cnpg.parameters.shared_preload_libraries=pg_cron"],
+        key: "cnpg.parameters.shared_preload_libraries",
+        message: &["makes the operator preload the library"],
+    },
+    Rule {
+        name: "synchronous_standby_names_points_at_cnpg_synchronous",
+        sets: &["cnpg.parameters.synchronous_standby_names=x"],
+        key: "cnpg.parameters.synchronous_standby_names",
+        message: &["use cnpg.synchronous"],
+    },
+    Rule {
+        name: "an_ssl_parameter_points_at_cnpg_tls",
+        sets: &["cnpg.parameters.ssl_cert_file=/x"],
+        key: "cnpg.parameters.ssl_cert_file",
+        message: &["use cnpg.tls"],
+    },
+    Rule {
+        name: "a_parameter_the_chart_sets_from_a_value_names_the_value",
+        sets: &["cnpg.parameters.work_mem=4MB"],
+        key: "cnpg.parameters.work_mem",
+        message: &["from cnpg.config.workMem: set that instead"],
+    },
+    Rule {
+        name: "shared_buffers_above_the_memory_request_exits_1",
+        sets: &[
+            "cnpg.resources.requests.memory=1Gi",
+            "cnpg.config.sharedBuffers=1536MB",
+        ],
+        key: "cnpg.config.sharedBuffers",
+        message: &[
+            "more than the memory request `1Gi`",
+            "CloudNativePG refuses the Cluster",
+        ],
+    },
+    Rule {
+        name: "a_derived_shared_buffers_above_the_memory_request_names_the_request",
+        sets: &["cnpg.resources.requests.memory=256Mi"],
+        key: "cnpg.resources.requests.memory",
+        message: &["shared_buffers 512MB is more than the memory request `256Mi`"],
+    },
+    Rule {
+        name: "min_wal_size_equal_to_max_wal_size_exits_1",
+        sets: &["cnpg.config.minWalSize=4GB"],
+        key: "cnpg.config.minWalSize",
+        message: &["equals maxWalSize", "below max_wal_size"],
+    },
+    Rule {
+        name: "wal_sizes_over_half_of_the_wal_volume_exit_1",
+        sets: &["cnpg.walStorage.size=8Gi"],
+        key: "cnpg.config.maxWalSize",
+        message: &["half of the WAL volume `8Gi`", "cnpg.walStorage.size"],
+    },
+    Rule {
+        name: "as_many_synchronous_standbys_as_instances_exits_1",
+        sets: &["cnpg.synchronous.enabled=true", "cnpg.synchronous.number=3"],
+        key: "cnpg.synchronous.number",
+        message: &["need at least 4 instances", "cnpg.instances is 3"],
+    },
+    Rule {
+        name: "an_image_tag_that_is_not_a_version_exits_1",
+        sets: &["cnpg.image.tag=bookworm-16"],
+        key: "cnpg.image.tag",
+        message: &[
+            "`bookworm-16` is not a PostgreSQL version",
+            "reads the major version from the tag",
+        ],
+    },
+    Rule {
+        name: "an_image_tag_of_an_unsupported_major_exits_1",
+        sets: &["cnpg.image.tag=15.8"],
+        key: "cnpg.image.tag",
+        message: &["supported major (16, 17)"],
+    },
+    Rule {
+        name: "a_server_certificate_without_its_ca_exits_1",
+        sets: &["cnpg.tls.serverTlsSecret=db-tls"],
+        key: "cnpg.tls.serverCaSecret",
+        message: &["is required with serverTlsSecret"],
+    },
+    Rule {
+        name: "backups_without_credentials_exit_1",
+        sets: &["cnpg.backup.s3Credentials.existingSecret="],
+        key: "cnpg.backup.s3Credentials.existingSecret",
+        message: &[
+            "inheritFromIamRole is false",
+            "no credentials for the bucket",
+        ],
+    },
+    Rule {
+        name: "a_recovery_without_its_source_exits_1",
+        sets: &["cnpg.recovery.enabled=true"],
+        key: "cnpg.recovery.sourceServerName",
+        message: &["is required with recovery.enabled"],
+    },
+    Rule {
+        name: "a_recovery_that_would_archive_over_its_source_exits_1",
+        sets: &[
+            "cnpg.recovery.enabled=true",
+            "cnpg.recovery.sourceServerName=alerts-db",
+            "cnpg.clusterName=alerts-db",
+        ],
+        key: "cnpg.backup.serverName",
+        message: &["would archive over its source's backups"],
+    },
+    Rule {
+        name: "a_six_field_backup_schedule_exits_1",
+        sets: &["cnpg.backup.schedule=0 0 2 * * *"],
+        key: "cnpg.backup.schedule",
+        message: &["five-field cron schedule", "no seconds field"],
+    },
+    Rule {
+        name: "a_cluster_name_over_50_characters_exits_1",
+        sets: &["cnpg.clusterName=a23456789-123456789-123456789-123456789-123456789-1"],
+        key: "cnpg.clusterName",
+        message: &["at most 50"],
+    },
+];
+
 /// Each rule: `render --set ... --out DIR` over a chart rendered there before exits 1, with
 /// an `error: ` message (no panic) that names the key and says why, and the output
 /// directory stays byte-for-byte what it was, with no temporary directories left behind.
 #[test]
 fn every_semantic_rule_refuses_what_breaks_it_with_exit_1_and_writes_nothing() {
-    for rule in RULES {
+    for (profile, rule) in RULES
+        .iter()
+        .map(|r| ("standard", r))
+        .chain(HA_RULES.iter().map(|r| ("ha", r)))
+    {
         let name = rule.name;
-        let (dir, out) = rendered("standard");
+        let (dir, out) = rendered(profile);
         let before = tree(&out);
-        let mut args = vec!["render"];
+        let mut args = vec!["render", "--profile", profile];
         for set in rule.sets {
             args.extend(["--set", set]);
         }
@@ -305,4 +439,52 @@ fn postgresql_17_renders_and_a_major_upgrade_must_name_an_earlier_major() {
             "expected `16-to-17`",
         ],
     );
+}
+
+/// The ha chart's templates refuse what CloudNativePG's webhook would, for installs that
+/// bypass alertchart (`helm install --set ...`): `helm template` fails with the key and why.
+#[test]
+fn the_ha_chart_refuses_under_helm_what_the_operator_would() {
+    let long = "f".repeat(48);
+    let cases: &[(&str, &str)] = &[
+        (
+            "cnpg.recovery.enabled=true",
+            "cnpg.recovery.sourceServerName: required",
+        ),
+        (
+            "cnpg.recovery.enabled=true,cnpg.recovery.sourceServerName=db,cnpg.backup.serverName=db",
+            "would archive over its source's backups",
+        ),
+        (
+            "cnpg.parameters.listen_addresses=x",
+            "cnpg.parameters.listen_addresses: CloudNativePG or the chart sets",
+        ),
+        (
+            "cnpg.parameters.max_connections=10",
+            "cnpg.parameters.max_connections: CloudNativePG or the chart sets",
+        ),
+        (
+            "cnpg.synchronous.enabled=true,cnpg.synchronous.number=3",
+            "need at least 4 instances",
+        ),
+        (
+            "cnpg.tls.serverTlsSecret=db-tls",
+            "cnpg.tls.serverCaSecret: required",
+        ),
+        (&format!("fullnameOverride={long}"), "at most 50 characters"),
+    ];
+    for (set, expected) in cases {
+        let out = std::process::Command::new(common::tool("helm"))
+            .args(["template", "ah"])
+            .arg(common::chart_dir("ha"))
+            .args(["--set", set])
+            .output()
+            .expect("helm");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "helm rendered --set {set}");
+        assert!(
+            stderr.contains(expected),
+            "--set {set}: stderr lacks {expected:?}:\n{stderr}"
+        );
+    }
 }

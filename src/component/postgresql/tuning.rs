@@ -446,11 +446,7 @@ mod tests {
         assert_eq!(cfg.wal_buffers.as_ref().unwrap().as_str(), "16MB");
         // (2048 - 1024 - 16 - 4 x 128) MB / 258 / 2 = 984 kB: the floor.
         assert_eq!(cfg.work_mem.as_ref().unwrap().as_str(), "1MB");
-        assert!(
-            derived
-                .iter()
-                .all(|d| d.path != "config.sharedBuffers")
-        );
+        assert!(derived.iter().all(|d| d.path != "config.sharedBuffers"));
     }
 
     #[test]

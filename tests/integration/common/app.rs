@@ -115,14 +115,19 @@ pub fn set_secret(rendered: &mut Rendered, suffix: &str, key: &str, value: &str)
                     .is_some_and(|n| n.ends_with(suffix))
         })
         .unwrap_or_else(|| panic!("no Secret *{suffix}"));
-    secret["data"][key] = Value::String(base64(value.as_bytes()));
+    secret["data"][key] = Value::String(common::base64_encode(value.as_bytes()));
 }
 
 /// Adds a Secret that the installer made (an `existingSecret`), with string data.
 pub fn add_secret(rendered: &mut Rendered, name: &str, data: &[(&str, &str)]) {
     let data: serde_json::Map<String, Value> = data
         .iter()
-        .map(|(k, v)| ((*k).to_string(), Value::String(base64(v.as_bytes()))))
+        .map(|(k, v)| {
+            (
+                (*k).to_string(),
+                Value::String(common::base64_encode(v.as_bytes())),
+            )
+        })
         .collect();
     rendered.docs.push(serde_json::json!({
         "apiVersion": "v1",
@@ -130,27 +135,6 @@ pub fn add_secret(rendered: &mut Rendered, name: &str, data: &[(&str, &str)]) {
         "metadata": { "name": name },
         "data": data,
     }));
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Rewrites `scheme://[credentials@]<service>:<port>/` in `env[name]` to 127.0.0.1 and

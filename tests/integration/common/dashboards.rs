@@ -7,13 +7,10 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::common::{POSTGRESQL_CHART_FILE, chart_dir, repo};
+use crate::common::{CNPG_CHART_FILE, POSTGRESQL_CHART_FILE, chart_dir, repo};
 
 pub const PG_DASHBOARD: &str = "dashboards/postgresql.json";
 pub const CNPG_DASHBOARD: &str = "dashboards/cloudnative-pg.json";
-/// A file of the generated chart that exists exactly when the profile runs PostgreSQL on
-/// CloudNativePG.
-pub const CNPG_CHART_FILE: &str = "templates/cnpg/cluster.yaml";
 
 /// A dashboard a component ships: in the charts that have `chart_file`, the file
 /// `dashboard`, in the ConfigMap `configmap` (release `ah`) under `key`; each of its
@@ -122,29 +119,81 @@ pub fn used_metrics(d: &Value) -> BTreeMap<String, Vec<String>> {
     used
 }
 
-/// The CloudNativePG metric catalogue, `tests/cnpg/metrics.txt`: every metric an instance
-/// serves (read from the CloudNativePG and Barman Cloud plugin sources its header names), each
-/// with its own labels.
+/// The labels of the instance manager's own metrics (the names in `tests/cnpg/metrics.txt`
+/// that have any), as cloudnative-pg v1.30.0 declares them in `newMetrics`
+/// (pkg/management/postgres/webserver/metricserver/pg_collector.go) and `NewQueriesCollector`
+/// (pkg/management/postgres/metrics/collector.go). The plugin's metrics have none.
+pub const COLLECTOR_LABELS: &[(&str, &[&str])] = &[
+    ("cnpg_collector_collection_errors_total", &["collector"]),
+    ("cnpg_collector_up", &["cluster"]),
+    ("cnpg_collector_collection_duration_seconds", &["collector"]),
+    ("cnpg_collector_sync_replicas", &["value"]),
+    ("cnpg_collector_pg_wal_archive_status", &["value"]),
+    ("cnpg_collector_postgres_version", &["full", "cluster"]),
+    ("cnpg_collector_pg_wal", &["value"]),
+    ("cnpg_collector_wal_records", &["stats_reset"]),
+    ("cnpg_collector_wal_fpi", &["stats_reset"]),
+    ("cnpg_collector_wal_bytes", &["stats_reset"]),
+    ("cnpg_collector_wal_buffers_full", &["stats_reset"]),
+    ("cnpg_collector_wal_write", &["stats_reset"]),
+    ("cnpg_collector_wal_sync", &["stats_reset"]),
+    ("cnpg_collector_wal_write_time", &["stats_reset"]),
+    ("cnpg_collector_wal_sync_time", &["stats_reset"]),
+    ("cnpg_errors_total", &["errorUserQueries"]),
+];
+
+/// What an instance of CloudNativePG v1.30 with the Barman Cloud plugin v0.14 serves on its
+/// metrics port, each metric with its own labels: `cnpg_<query name or key>_<column>` for
+/// each GAUGE or COUNTER column of the default monitoring queries
+/// (`tests/cnpg/default-monitoring.yaml`, the operator's file), labelled by the query's LABEL
+/// columns; and the names in `tests/cnpg/metrics.txt` (the instance manager's collectors and
+/// the plugin), labelled as [`COLLECTOR_LABELS`] says.
 pub fn cnpg_catalogue() -> BTreeMap<String, BTreeSet<String>> {
-    let path = repo().join("tests/cnpg/metrics.txt");
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut catalogue = BTreeMap::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
+    let dir = repo().join("tests/cnpg");
+    let text = fs::read_to_string(dir.join("default-monitoring.yaml")).unwrap();
+    let config_map: Value = yaml_serde::from_str(&text).expect("default-monitoring.yaml");
+    let queries: Value = yaml_serde::from_str(
+        config_map["data"]["queries"]
+            .as_str()
+            .expect("data.queries of the ConfigMap"),
+    )
+    .expect("the queries are YAML");
+    let mut catalogue: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (key, query) in queries.as_object().expect("queries by name") {
+        let prefix = query["name"].as_str().unwrap_or(key);
+        let (mut labels, mut metrics) = (BTreeSet::new(), Vec::new());
+        for column in query["metrics"].as_array().expect("metrics of a query") {
+            let (column, mapping) = column
+                .as_object()
+                .and_then(|m| m.iter().next())
+                .expect("a column and its mapping");
+            let name = mapping["name"].as_str().unwrap_or(column).to_string();
+            match mapping["usage"].as_str() {
+                Some("LABEL") => {
+                    labels.insert(name);
+                }
+                Some("GAUGE" | "COUNTER") => metrics.push(format!("cnpg_{prefix}_{name}")),
+                Some("DISCARD") => {}
+                other => panic!("{key}.{column}: usage {other:?} is not read by this test"),
+            }
         }
-        let (name, labels) = line.split_once(' ').unwrap_or((line, ""));
-        let labels: BTreeSet<String> = labels
-            .split(',')
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect();
-        assert!(
-            catalogue.insert(name.to_string(), labels).is_none(),
-            "{}: {name} twice",
-            path.display()
-        );
+        for metric in metrics {
+            catalogue.entry(metric).or_default().extend(labels.clone());
+        }
+    }
+    let listed = fs::read_to_string(dir.join("metrics.txt")).unwrap();
+    for name in listed
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        catalogue.entry(name.to_string()).or_default();
+    }
+    for (metric, labels) in COLLECTOR_LABELS {
+        catalogue
+            .get_mut(*metric)
+            .unwrap_or_else(|| panic!("{metric} is not in tests/cnpg/metrics.txt"))
+            .extend(labels.iter().map(ToString::to_string));
     }
     catalogue
 }

@@ -39,6 +39,9 @@ pub fn profiles() -> impl Iterator<Item = &'static str> {
 /// A file of the generated chart that exists exactly when the profile has PostgreSQL.
 pub const POSTGRESQL_CHART_FILE: &str = "templates/postgresql/statefulset.yaml";
 
+/// The file of the CloudNativePG Cluster in a chart that has one.
+pub const CNPG_CHART_FILE: &str = "templates/cnpg/cluster.yaml";
+
 /// A file of the generated chart that exists exactly when the profile has Valkey.
 pub const VALKEY_CHART_FILE: &str = "templates/valkey/statefulset.yaml";
 
@@ -340,6 +343,24 @@ pub fn all_addons(profile: &str) -> Vec<&'static str> {
             "postgresql.config.hugePages=try",
         ]);
     }
+    if chart_dir(profile).join(CNPG_CHART_FILE).exists() {
+        args.extend([
+            "--set",
+            "metrics.serviceMonitor.enabled=true",
+            "--set",
+            "metrics.grafanaDashboards.enabled=true",
+            "--set",
+            "metrics.prometheusRule.enabled=true",
+            "--set",
+            "networkPolicy.extraDatabaseClientCidrs={10.250.0.0/16}",
+            "--set",
+            "cnpg.synchronous.enabled=true",
+            "--set",
+            "cnpg.hugepages2Mi=1Gi",
+            "--set",
+            "cnpg.config.hugePages=try",
+        ]);
+    }
     args
 }
 
@@ -374,6 +395,28 @@ pub fn kube_versions() -> Vec<String> {
 }
 
 /// Standard base64 (with or without padding).
+/// Standard base64 with padding, as Secret data has it.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 pub fn base64_decode(s: &str) -> Vec<u8> {
     let val = |c: u8| -> u32 {
         match c {

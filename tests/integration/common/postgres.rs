@@ -245,6 +245,9 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(String, String)> {
 // ---------------------------------------------------------------------------------------
 // Rendered manifests and the kubelet's view of them
 
+/// The password of the app user in the Secret the harness adds for CloudNativePG.
+pub const OPERATOR_APP_PASSWORD: &str = "app-password-from-the-operator";
+
 /// `helm template` of the standard chart (release `ah`, namespace `alerts`), parsed.
 #[derive(Clone)]
 pub struct Rendered {
@@ -257,12 +260,35 @@ impl Rendered {
         Self::of(&common::chart_dir("standard"), args)
     }
 
-    /// Renders the chart in directory `chart` with extra `helm template` arguments.
+    /// Renders the chart in directory `chart` with extra `helm template` arguments, plus
+    /// the Secret CloudNativePG creates for each Cluster's app user (`<cluster>-app`, unless
+    /// the bootstrap names the user's own), as the operator would before the app starts.
     pub fn of(chart: &Path, args: &[&str]) -> Self {
         let yaml = common::helm_template(chart, args);
-        Rendered {
-            docs: common::yaml_docs(&yaml),
-        }
+        let mut docs = common::yaml_docs(&yaml);
+        let operator_made: Vec<Value> = docs
+            .iter()
+            .filter(|d| d["kind"] == "Cluster")
+            .filter_map(|d| {
+                let initdb = &d["spec"]["bootstrap"]["initdb"];
+                initdb["secret"].is_null().then(|| {
+                    serde_json::json!({
+                        "apiVersion": "v1",
+                        "kind": "Secret",
+                        "type": "kubernetes.io/basic-auth",
+                        "metadata": {
+                            "name": format!("{}-app", d["metadata"]["name"].as_str().expect("name")),
+                        },
+                        "data": {
+                            "username": common::base64_encode(initdb["owner"].as_str().expect("owner").as_bytes()),
+                            "password": common::base64_encode(OPERATOR_APP_PASSWORD.as_bytes()),
+                        },
+                    })
+                })
+            })
+            .collect();
+        docs.extend(operator_made);
+        Rendered { docs }
     }
 
     /// The object of `kind` whose name ends with `suffix`.

@@ -71,6 +71,18 @@ fn secrets(docs: &[Value]) -> BTreeMap<String, BTreeMap<String, String>> {
         .collect()
 }
 
+/// The Secrets and keys CloudNativePG creates for the Clusters of a render: `<cluster>-app`,
+/// the app owner's credentials, unless the Cluster's bootstrap names a Secret of the user's.
+fn operator_secrets(docs: &[Value]) -> Vec<(String, String)> {
+    docs.iter()
+        .filter(|d| d["kind"] == "Cluster" && d["spec"]["bootstrap"]["initdb"]["secret"].is_null())
+        .flat_map(|d| {
+            let name = d["metadata"]["name"].as_str().expect("name");
+            ["username", "password"].map(|key| (format!("{name}-app"), key.to_string()))
+        })
+        .collect()
+}
+
 /// Whether an environment variable name says it holds a credential.
 fn is_credential_name(env: &str) -> bool {
     let upper = env.to_ascii_uppercase();
@@ -118,9 +130,11 @@ fn credentials_live_only_in_secrets_with_random_values_and_stable_references() {
                 }
             }
             let secrets = secrets(&docs);
+            let operator_made = operator_secrets(&docs);
             for (_, secret, key) in secret_refs(&docs) {
                 assert!(
-                    secrets.get(&secret).is_some_and(|s| s.contains_key(&key)),
+                    secrets.get(&secret).is_some_and(|s| s.contains_key(&key))
+                        || operator_made.contains(&(secret.clone(), key.clone())),
                     "{profile} {label}: reference to {secret}/{key}, which the chart does not render"
                 );
             }

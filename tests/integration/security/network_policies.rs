@@ -5,7 +5,8 @@ use serde_json::Value;
 use super::pods;
 use crate::common::{all_addons, chart_dir, helm_template, matches_selector, yaml_docs};
 
-/// A peer of a rule, as text: `pods(<component>)`, `prometheus`, `cidr <x>`, `dns <ns>`.
+/// A peer of a rule, as text: `component <c>`, `cluster <cnpg cluster>`, `pods <labels> in
+/// namespaces <labels>`, `cidr <x>`, `namespace <ns>`.
 fn peer(p: &Value) -> String {
     if let Some(cidr) = p["ipBlock"]["cidr"].as_str() {
         return format!("cidr {cidr}");
@@ -21,6 +22,11 @@ fn peer(p: &Value) -> String {
         return format!("namespace {ns}");
     }
     let labels = &p["podSelector"]["matchLabels"];
+    // The pods of a CloudNativePG Cluster of this release (its name starts with the release's).
+    if let Some(cluster) = labels["cnpg.io/cluster"].as_str() {
+        assert!(cluster.starts_with("ah-"), "peer of this release only: {p}");
+        return format!("cluster {cluster}");
+    }
     assert_eq!(
         labels["app.kubernetes.io/instance"], "ah",
         "peer of this release only: {p}"
@@ -169,4 +175,66 @@ fn network_policies_deny_by_default_and_admit_only_the_specs_peers() {
         lite.iter().all(|d| d["kind"] != "NetworkPolicy"),
         "lite has NetworkPolicies"
     );
+}
+
+/// The ha chart's NetworkPolicy of the CloudNativePG instances (selected by the operator's
+/// `cnpg.io/cluster` label, which its Jobs carry too) admits exactly: SQL from this release's
+/// app, retention job and Helm test (plus `extraDatabaseClientCidrs`); replication and the
+/// instance manager's status port from the instances themselves; the operator on both; and
+/// Prometheus on the metrics port. Its egress is not restricted: the instance manager and
+/// the Barman Cloud sidecar talk to the Kubernetes API and the object store, whose
+/// addresses depend on the cluster (docs/security.md).
+#[test]
+fn the_cloudnative_pg_instances_admit_only_their_clients_peers_operator_and_prometheus() {
+    let docs = yaml_docs(&helm_template(
+        &chart_dir("ha"),
+        &[
+            "--set",
+            "networkPolicy.extraDatabaseClientCidrs={10.250.0.0/16}",
+        ],
+    ));
+    let policy = docs
+        .iter()
+        .find(|d| {
+            d["kind"] == "NetworkPolicy"
+                && d["spec"]["podSelector"]["matchLabels"]["cnpg.io/cluster"]
+                    == "ah-alert-history-postgresql"
+        })
+        .expect("a NetworkPolicy of the Cluster's pods");
+    assert_eq!(
+        policy["spec"]["policyTypes"],
+        serde_json::json!(["Ingress"])
+    );
+    let mut clients: Vec<String> = ["app", "retention", "postgresql-test"]
+        .iter()
+        .map(|c| format!("component {c}"))
+        .collect();
+    clients.push("cidr 10.250.0.0/16".to_string());
+    let ports = |p: &[&str]| p.iter().map(ToString::to_string).collect::<Vec<_>>();
+    assert_eq!(
+        rules(policy, "ingress"),
+        vec![
+            (clients, ports(&["5432/TCP"])),
+            (
+                vec!["cluster ah-alert-history-postgresql".to_string()],
+                ports(&["5432/TCP", "8000/TCP"])
+            ),
+            (
+                vec!["pods {\"app.kubernetes.io/name\":\"cloudnative-pg\"} in namespaces {\"kubernetes.io/metadata.name\":\"cnpg-system\"}".to_string()],
+                ports(&["8000/TCP", "5432/TCP"])
+            ),
+            (
+                vec!["pods {\"app.kubernetes.io/name\":\"prometheus\"} in namespaces {\"kubernetes.io/metadata.name\":\"monitoring\"}".to_string()],
+                ports(&["9187/TCP"])
+            ),
+        ]
+    );
+    for component in ["app", "retention", "postgresql-test"] {
+        assert!(
+            pods(&docs)
+                .iter()
+                .any(|(_, _, labels)| labels["app.kubernetes.io/component"] == component),
+            "no pod of component {component}"
+        );
+    }
 }

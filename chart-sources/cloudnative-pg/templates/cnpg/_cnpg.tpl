@@ -17,6 +17,12 @@ release name fails here, with the fix.
 {{- .Values.cnpg.backup.serverName | default (include "alert-history.cnpg.clusterName" .) -}}
 {{- end -}}
 
+{{/* The S3 location of the backups of every cluster sharing the bucket: s3://<bucket>[/<path>]. */}}
+{{- define "alert-history.cnpg.destinationPath" -}}
+{{- $b := .Values.cnpg.backup -}}
+{{- printf "s3://%s%s" $b.bucket (ternary (printf "/%s" $b.path) "" (ne $b.path "")) -}}
+{{- end -}}
+
 {{/* Name of the Barman Cloud ObjectStore of the Cluster's backups (and of its recovery source). */}}
 {{- define "alert-history.cnpg.objectStoreName" -}}
 {{- printf "%s-backup" (include "alert-history.cnpg.clusterName" .) -}}
