@@ -218,12 +218,18 @@ fn dead_leaves(profile: &str) -> Vec<String> {
         &key_path(&["app", "llm", "existingSecret"]),
         json!("liveness-llm"),
     );
-    // Recovery switched on needs the folder to recover from (the templates' rule).
-    if base["cnpg"]["recovery"].is_object() {
+    // Recovery switched on needs the folder to recover from, and a server certificate its
+    // CA (the templates' rules): the base has both, so either can change alone.
+    if base["cnpg"].is_object() {
         set(
             &mut base,
             &key_path(&["cnpg", "recovery", "sourceServerName"]),
             json!("liveness-source"),
+        );
+        set(
+            &mut base,
+            &key_path(&["cnpg", "tls", "serverCaSecret"]),
+            json!("liveness-ca"),
         );
     }
     let dir = tempfile::tempdir().unwrap();
