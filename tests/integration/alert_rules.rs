@@ -564,48 +564,10 @@ fn a_single_instance_cluster_has_no_ha_degraded_alert() {
     );
 }
 
-/// The catalogue of what CloudNativePG v1.30 and the Barman Cloud plugin v0.14 expose on an
-/// instance's metrics port: `cnpg_<query name or key>_<column>` of every GAUGE or COUNTER
-/// column of the default monitoring queries (`tests/cnpg/default-monitoring.yaml`, a copy
-/// of the operator's file), and the names in `tests/cnpg/metrics.txt` (the instance
-/// manager's collectors and the plugin's metrics, generated from their sources).
+/// Every metric name CloudNativePG v1.30 and the Barman Cloud plugin v0.14 serve (the
+/// catalogue of `tests/cnpg/`, read by `common::dashboards`).
 fn cnpg_catalogue() -> BTreeSet<String> {
-    let dir = repo().join("tests/cnpg");
-    let text = fs::read_to_string(dir.join("default-monitoring.yaml")).unwrap();
-    let config_map: Value = yaml_serde::from_str(&text).expect("default-monitoring.yaml");
-    let queries: Value = yaml_serde::from_str(
-        config_map["data"]["queries"]
-            .as_str()
-            .expect("data.queries of the ConfigMap"),
-    )
-    .expect("the queries are YAML");
-    let mut names = BTreeSet::new();
-    for (key, query) in queries.as_object().expect("queries by name") {
-        let prefix = query["name"].as_str().unwrap_or(key);
-        for column in query["metrics"].as_array().expect("metrics of a query") {
-            let (column, mapping) = column
-                .as_object()
-                .and_then(|m| m.iter().next())
-                .expect("a column and its mapping");
-            match mapping["usage"].as_str() {
-                Some("LABEL" | "DISCARD") => {}
-                Some("GAUGE" | "COUNTER") => {
-                    let name = mapping["name"].as_str().unwrap_or(column);
-                    names.insert(format!("cnpg_{prefix}_{name}"));
-                }
-                other => panic!("{key}.{column}: usage {other:?} is not read by this test"),
-            }
-        }
-    }
-    let listed = fs::read_to_string(dir.join("metrics.txt")).unwrap();
-    names.extend(
-        listed
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_string),
-    );
-    names
+    common::dashboards::cnpg_catalogue().into_keys().collect()
 }
 
 /// Scrape health and the kubelet's volume statistics come from Prometheus and the kubelet,
