@@ -15,6 +15,7 @@
 
 pub mod app;
 pub mod autoscaling;
+pub mod generated_secrets;
 pub mod postgresql;
 pub mod sqlite;
 pub mod valkey;
@@ -57,6 +58,8 @@ pub enum Selection {
     Section(fn(&Profile) -> bool),
     /// It is a database implementation, chosen by `profile.database`.
     Database(DatabaseImpl),
+    /// Another component of the chart keeps generated passwords (`generated_passwords`).
+    GeneratedPasswords,
 }
 
 /// A database implementation a profile can choose.
@@ -77,6 +80,7 @@ pub const ALL: &[&Component] = &[
     &sqlite::COMPONENT,
     &postgresql::STATEFULSET,
     &valkey::COMPONENT,
+    &generated_secrets::COMPONENT,
 ];
 
 /// A document of `docs/` that a chart ships, so that an installed chart carries its guide.
@@ -89,6 +93,9 @@ impl Component {
             Selection::Always => true,
             Selection::Section(present) => present(profile),
             Selection::Database(database) => database.choice == profile.profile.database,
+            Selection::GeneratedPasswords => ALL
+                .iter()
+                .any(|c| c.generated_passwords && c.is_in(profile)),
         }
     }
 
@@ -96,7 +103,7 @@ impl Component {
     pub fn database(&self) -> Option<DatabaseImpl> {
         match self.selected_by {
             Selection::Database(database) => Some(database),
-            Selection::Always | Selection::Section(_) => None,
+            Selection::Always | Selection::Section(_) | Selection::GeneratedPasswords => None,
         }
     }
 }
