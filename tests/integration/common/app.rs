@@ -132,7 +132,8 @@ pub fn add_secret(rendered: &mut Rendered, name: &str, data: &[(&str, &str)]) {
     }));
 }
 
-fn base64(bytes: &[u8]) -> String {
+/// Standard base64 with padding, as Secret data holds it.
+pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {

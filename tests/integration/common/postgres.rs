@@ -41,6 +41,7 @@ use alertchart::formats::MemoryQuantity;
 use serde_json::Value;
 
 use crate::common;
+use crate::common::kube_api::{KubeApi, install_secrets};
 
 pub use crate::common::{base64_decode, free_port, run_as, tools_env};
 
@@ -257,12 +258,25 @@ impl Rendered {
         Self::of(&common::chart_dir("standard"), args)
     }
 
-    /// Renders the chart in directory `chart` with extra `helm template` arguments.
+    /// Renders the chart in directory `chart` with extra `helm template` arguments, and
+    /// installs it in a namespace of its own: the chart's hook Job creates the Secrets of
+    /// generated passwords in a fake Kubernetes API, from which they join the manifests
+    /// (see [`Rendered::in_cluster`]).
     pub fn of(chart: &Path, args: &[&str]) -> Self {
+        Self::in_cluster(chart, args, &KubeApi::start())
+    }
+
+    /// Renders the chart in directory `chart` with extra `helm template` arguments, runs its
+    /// Secret-creating hook Job against `api` as Helm (or Argo CD) would before applying
+    /// the manifests, and adds the namespace's Secrets to them: the pods get their
+    /// passwords from what the Job made, or found, in `api`.
+    pub fn in_cluster(chart: &Path, args: &[&str], api: &KubeApi) -> Self {
         let yaml = common::helm_template(chart, args);
-        Rendered {
+        let mut rendered = Rendered {
             docs: common::yaml_docs(&yaml),
-        }
+        };
+        install_secrets(&mut rendered, api);
+        rendered
     }
 
     /// The object of `kind` whose name ends with `suffix`.
@@ -583,6 +597,11 @@ impl ContainerFs {
                     "volumes/secret-{}",
                     v["secret"]["secretName"].as_str().expect("secretName")
                 )),
+                // The kubelet fills a projected volume (a service account token, the
+                // cluster's CA) from the cluster: the test writes those files.
+                Some(v) if v.get("projected").is_some() => {
+                    sandbox.mkdir(&format!("volumes/projected-{pod}-{vol}"))
+                }
                 Some(v) => panic!("volume {vol} of {kind} *{suffix}: unsupported source {v}"),
                 None => {
                     // A StatefulSet's volumeClaimTemplate: claim <template>-<pod>.
