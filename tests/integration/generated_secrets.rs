@@ -19,7 +19,10 @@ use crate::common::postgres::{
     APP_DB, APP_FROM_LOOPBACK, APP_USER, ChildGuard, Cluster, Rendered, as_user, env_get,
     free_port, http_get, output_text, path_env, postgres_exporter, try_sql, wait_for,
 };
-use crate::common::{all_addons, base64_decode, chart_dir, helm_template, profiles, recovery};
+use crate::common::{
+    all_addons, base64_decode, chart_dir, helm_template, kind_name, matches_selector, profiles,
+    recovery, variants,
+};
 
 /// The Secrets the standard chart's defaults have the Job create, with their keys.
 const STANDARD_SECRETS: &[(&str, &[&str])] = &[
@@ -441,4 +444,37 @@ fn a_second_render_as_argo_cd_syncs_it_keeps_every_client_connected() {
         env_get(&c.env, "POSTGRES_PASSWORD"),
         data(&secrets["ah-alert-history-postgresql"])["postgres-password"]
     );
+}
+
+/// No NetworkPolicy of the chart selects the hook Job's pod, so none restricts its egress
+/// to the Kubernetes API (the chart's policies select PostgreSQL's and Valkey's pods only),
+/// in every render that has the Job, with the policies on (the default) and every add-on.
+#[test]
+fn no_network_policy_of_the_chart_selects_the_hook_job() {
+    let mut checked = 0;
+    for (label, docs) in variants() {
+        let Some(job) = docs.iter().find(|d| {
+            d["kind"] == "Job"
+                && d["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with(SECRETS_JOB))
+        }) else {
+            continue;
+        };
+        let labels = &job["spec"]["template"]["metadata"]["labels"];
+        let policies: Vec<&Value> = docs
+            .iter()
+            .filter(|d| d["kind"] == "NetworkPolicy")
+            .collect();
+        assert!(!policies.is_empty(), "{label}: no NetworkPolicy to check");
+        for p in policies {
+            assert!(
+                !matches_selector(labels, &p["spec"]["podSelector"]),
+                "{label}: {} selects the hook Job's pod",
+                kind_name(p)
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > 0, "no render has the hook Job");
 }
