@@ -515,6 +515,37 @@ pub struct ContainerFs {
     pub mounts: Vec<(String, PathBuf)>,
 }
 
+/// Writes the files of a `configMap` volume source of `rendered` into `dir`, as the kubelet
+/// projects them: its `items`, else every key; returns `dir`.
+fn project_configmap(dir: &Path, rendered: &Rendered, source: &Value) -> PathBuf {
+    let cm_name = source["name"].as_str().expect("configMap.name");
+    let data = &rendered.named("ConfigMap", cm_name)["data"];
+    let items: Vec<(String, String)> = match source["items"].as_array() {
+        Some(items) => items
+            .iter()
+            .map(|i| {
+                (
+                    i["key"].as_str().expect("key").to_string(),
+                    i["path"].as_str().expect("path").to_string(),
+                )
+            })
+            .collect(),
+        None => data
+            .as_object()
+            .expect("ConfigMap data")
+            .keys()
+            .map(|k| (k.clone(), k.clone()))
+            .collect(),
+    };
+    for (key, file) in items {
+        let text = data[&key].as_str().expect("ConfigMap value");
+        // Kubernetes projects the files as they are; the paths in them are mapped once the
+        // whole layout is known (ContainerFs::new).
+        write_owned(&dir.join(file), text.as_bytes(), 0o644);
+    }
+    dir.to_path_buf()
+}
+
 /// Mount paths that exist on the host and are not redirected.
 const HOST_PATHS: &[&str] = &["/tmp", "/dev/shm"];
 
@@ -561,35 +592,11 @@ impl ContainerFs {
                 Some(v) if v.get("emptyDir").is_some() => {
                     sandbox.mkdir(&format!("volumes/emptydir-{pod}-{vol}"))
                 }
-                Some(v) if v.get("configMap").is_some() => {
-                    let dir = sandbox.mkdir(&format!("volumes/configmap-{pod}-{vol}"));
-                    let cm_name = v["configMap"]["name"].as_str().expect("configMap.name");
-                    let data = &rendered.named("ConfigMap", cm_name)["data"];
-                    let items: Vec<(String, String)> = match v["configMap"]["items"].as_array() {
-                        Some(items) => items
-                            .iter()
-                            .map(|i| {
-                                (
-                                    i["key"].as_str().expect("key").to_string(),
-                                    i["path"].as_str().expect("path").to_string(),
-                                )
-                            })
-                            .collect(),
-                        None => data
-                            .as_object()
-                            .expect("ConfigMap data")
-                            .keys()
-                            .map(|k| (k.clone(), k.clone()))
-                            .collect(),
-                    };
-                    for (key, file) in items {
-                        let text = data[&key].as_str().expect("ConfigMap value");
-                        // Kubernetes projects the files as they are; the paths in them are
-                        // mapped once the whole layout is known (below).
-                        write_owned(&dir.join(file), text.as_bytes(), 0o644);
-                    }
-                    dir
-                }
+                Some(v) if v.get("configMap").is_some() => project_configmap(
+                    &sandbox.mkdir(&format!("volumes/configmap-{pod}-{vol}")),
+                    rendered,
+                    &v["configMap"],
+                ),
                 // A Secret the installer provides (e.g. postgresql.tls.secretName) is not in
                 // the chart: its directory starts empty, and the test puts the files there
                 // with the owner and mode the kubelet would give them.
@@ -597,8 +604,7 @@ impl ContainerFs {
                     "volumes/secret-{}",
                     v["secret"]["secretName"].as_str().expect("secretName")
                 )),
-                // The kubelet fills a projected volume (a service account token, the
-                // cluster's CA) from the cluster: the test writes those files.
+                // What the kubelet projects (token, the cluster's CA) the test writes.
                 Some(v) if v.get("projected").is_some() => {
                     sandbox.mkdir(&format!("volumes/projected-{pod}-{vol}"))
                 }
