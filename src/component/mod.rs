@@ -41,7 +41,9 @@ pub struct Component {
     /// Whether it runs a stateful service with an exporter and a NetworkPolicy (`metrics`,
     /// `networkPolicy`).
     pub stateful_service: bool,
-    /// Whether it keeps passwords in a Secret it generates (`<section>.auth`).
+    /// Whether it needs a Secret of generated passwords unless `<section>.auth.existingSecret`
+    /// names one: it says which in its `generated_secrets` slot, and the chart's hook Job
+    /// (`generated_secrets`) creates it when missing.
     pub generated_passwords: bool,
     /// Its semantic rules, run for a profile that has it.
     pub check: fn(&Profile, &mut Found),
@@ -136,8 +138,8 @@ pub struct Facts {
     pub autoscaling: bool,
     /// Some component has alert rules.
     pub alert_rules: bool,
-    /// Some component keeps passwords in a Secret the chart generates unless told to use an
-    /// existing one.
+    /// Some component needs a Secret of passwords that the chart's hook Job creates when
+    /// missing, unless told to use an existing one.
     pub generated_passwords: bool,
     /// Some component runs a stateful service: exporters (the `metrics` section's
     /// ServiceMonitors and dashboards) and NetworkPolicies (`networkPolicy`).
