@@ -8,7 +8,8 @@ use super::{Component, Selection, no_check, no_resources};
 pub const COMPONENT: Component = Component {
     name: "generated-secrets",
     source_dirs: &["generated-secrets"],
-    docs: &[],
+    // Its design and the Argo CD and Flux setup; the other guides link to it.
+    docs: &[("docs/gitops.md", include_str!("../../docs/gitops.md"))],
     selected_by: Selection::GeneratedPasswords,
     alert_rules: false,
     stateful_service: false,
