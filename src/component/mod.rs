@@ -16,6 +16,7 @@
 pub mod app;
 pub mod autoscaling;
 pub mod cloudnative_pg;
+pub mod generated_secrets;
 pub mod postgresql;
 pub mod sqlite;
 pub mod valkey;
@@ -41,7 +42,9 @@ pub struct Component {
     /// Whether it runs a stateful service with an exporter and a NetworkPolicy (`metrics`,
     /// `networkPolicy`).
     pub stateful_service: bool,
-    /// Whether it keeps passwords in a Secret it generates (`<section>.auth`).
+    /// Whether it needs a Secret of generated passwords unless `<section>.auth.existingSecret`
+    /// names one: it says which in its `generated_secrets` slot, and the chart's hook Job
+    /// (`generated_secrets`) creates it when missing.
     pub generated_passwords: bool,
     /// Its semantic rules, run for a profile that has it.
     pub check: fn(&Profile, &mut Found),
@@ -58,6 +61,8 @@ pub enum Selection {
     Section(fn(&Profile) -> bool),
     /// It is a database implementation, chosen by `profile.database`.
     Database(DatabaseImpl),
+    /// Another component of the chart keeps generated passwords (`generated_passwords`).
+    GeneratedPasswords,
 }
 
 /// A database implementation a profile can choose.
@@ -79,6 +84,7 @@ pub const ALL: &[&Component] = &[
     &postgresql::STATEFULSET,
     &cloudnative_pg::COMPONENT,
     &valkey::COMPONENT,
+    &generated_secrets::COMPONENT,
 ];
 
 /// A document of `docs/` that a chart ships, so that an installed chart carries its guide.
@@ -91,6 +97,9 @@ impl Component {
             Selection::Always => true,
             Selection::Section(present) => present(profile),
             Selection::Database(database) => database.choice == profile.profile.database,
+            Selection::GeneratedPasswords => ALL
+                .iter()
+                .any(|c| c.generated_passwords && c.is_in(profile)),
         }
     }
 
@@ -98,7 +107,7 @@ impl Component {
     pub fn database(&self) -> Option<DatabaseImpl> {
         match self.selected_by {
             Selection::Database(database) => Some(database),
-            Selection::Always | Selection::Section(_) => None,
+            Selection::Always | Selection::Section(_) | Selection::GeneratedPasswords => None,
         }
     }
 }
@@ -131,8 +140,8 @@ pub struct Facts {
     pub autoscaling: bool,
     /// Some component has alert rules.
     pub alert_rules: bool,
-    /// Some component keeps passwords in a Secret the chart generates unless told to use an
-    /// existing one.
+    /// Some component needs a Secret of passwords that the chart's hook Job creates when
+    /// missing, unless told to use an existing one.
     pub generated_passwords: bool,
     /// Some component runs a stateful service: exporters (the `metrics` section's
     /// ServiceMonitors and dashboards) and NetworkPolicies (`networkPolicy`).

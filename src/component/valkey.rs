@@ -47,7 +47,7 @@ pub enum Appendfsync {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ValkeyAuth {
-    /// Secret with key valkey-password; empty makes the chart generate one that persists across upgrades.
+    /// Secret with key valkey-password; empty: a pre-install/pre-upgrade hook Job creates <release>-alert-history-valkey with a random one if it does not exist, and never changes it.
     pub existing_secret: OptionalK8sName,
 }
 

@@ -32,7 +32,7 @@ fn assert_lacks(text: &str, unexpected: &[&str], case: &str) {
     }
 }
 
-const PASSWORD_WARNING: &str = "WARNING: GENERATED PASSWORDS";
+const PASSWORDS_NOTE: &str = "Passwords: hook Job \"ah-alert-history-generated-secrets\"";
 const NETPOL_WARNING: &str = "WARNING: NETWORK POLICIES ARE OFF";
 const BACKUP_WARNING: &str = "WARNING: BACKUPS ARE OFF";
 
@@ -77,11 +77,12 @@ fn standard_notes_say_what_was_installed_and_how_to_use_it() {
             "Grafana dashboard: not created, as no ServiceMonitors are (metrics.grafanaDashboards.enabled=auto; true forces it)",
             // Pod Security
             "kubectl label namespace alerts pod-security.kubernetes.io/enforce=restricted",
-            // generated passwords (no cluster: lookup finds no Secret)
-            PASSWORD_WARNING,
-            "postgresql.auth.existingSecret",
-            "valkey.auth.existingSecret",
-            "helm template | kubectl apply",
+            // generated passwords: the hook Job, and how to supply your own
+            PASSWORDS_NOTE,
+            "creates Secrets \"ah-alert-history-postgresql\" and \"ah-alert-history-valkey\"",
+            "never changes an existing one",
+            "`helm uninstall` keeps them",
+            "set\npostgresql.auth.existingSecret and valkey.auth.existingSecret.",
         ],
         "standard defaults",
     );
@@ -193,7 +194,7 @@ fn no_sizing_warning_when_the_derived_settings_are_set_with_the_new_limit() {
 }
 
 #[test]
-fn no_password_warning_when_the_secrets_are_supplied() {
+fn no_password_note_when_the_secrets_are_supplied() {
     let both = notes(
         "standard",
         &[
@@ -203,7 +204,7 @@ fn no_password_warning_when_the_secrets_are_supplied() {
             "valkey.auth.existingSecret=cache-creds",
         ],
     );
-    assert_lacks(&both, &[PASSWORD_WARNING], "both existingSecrets");
+    assert_lacks(&both, &[PASSWORDS_NOTE], "both existingSecrets");
     assert_has(
         &both,
         &[
@@ -221,15 +222,18 @@ fn no_password_warning_when_the_secrets_are_supplied() {
     assert_has(
         &one,
         &[
-            PASSWORD_WARNING,
-            "\"ah-alert-history-valkey\"",
-            "valkey.auth.existingSecret.",
+            PASSWORDS_NOTE,
+            "creates Secret \"ah-alert-history-valkey\"\n",
+            "set\nvalkey.auth.existingSecret.",
         ],
         "PostgreSQL Secret supplied",
     );
     assert_lacks(
         &one,
-        &["in Secret \"ah-alert-history-postgresql\""],
+        &[
+            "creates Secrets",
+            "\"ah-alert-history-postgresql\"\nwith random",
+        ],
         "PostgreSQL Secret supplied",
     );
 }
@@ -321,8 +325,9 @@ fn every_object_the_notes_name_exists() {
     for (kind, name) in [
         ("Service", "ah-alert-history"),
         ("Service", "ah-alert-history-postgresql-metrics"),
-        ("Secret", "ah-alert-history-postgresql"),
-        ("Secret", "ah-alert-history-valkey"),
+        // The hook Job that creates the Secrets the NOTES name (in its ConfigMap, below).
+        ("Job", "ah-alert-history-generated-secrets"),
+        ("ConfigMap", "ah-alert-history-generated-secrets"),
         (
             "PersistentVolumeClaim",
             "ah-alert-history-postgresql-backup",
@@ -335,6 +340,21 @@ fn every_object_the_notes_name_exists() {
             docs.iter()
                 .any(|d| d["kind"] == kind && d["metadata"]["name"] == name),
             "NOTES name {kind} {name}, which the chart does not render"
+        );
+    }
+    let created = docs
+        .iter()
+        .find(|d| {
+            d["kind"] == "ConfigMap"
+                && d["metadata"]["name"] == "ah-alert-history-generated-secrets"
+        })
+        .map(|d| d["data"]["secrets.json"].as_str().unwrap().to_string())
+        .unwrap();
+    for secret in ["ah-alert-history-postgresql", "ah-alert-history-valkey"] {
+        assert!(
+            text.contains(&format!("Secret \"{secret}\""))
+                && created.contains(&format!("\"{secret}\"")),
+            "NOTES name Secret {secret}, which the hook Job does not create"
         );
     }
     let schedule = docs

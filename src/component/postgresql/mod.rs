@@ -155,7 +155,7 @@ pub struct PostgresqlAuth {
     pub database: PgIdentifier,
     /// Login role of the application; owns the database, not a superuser.
     pub username: PgAppUser,
-    /// Secret with keys postgres-password, password, replication-password and exporter-password; empty makes the chart generate one that persists across upgrades.
+    /// Secret with keys postgres-password, password, replication-password and exporter-password; empty: a pre-install/pre-upgrade hook Job creates <release>-alert-history-postgresql with random ones if it does not exist, and never changes it.
     pub existing_secret: OptionalK8sName,
 }
 

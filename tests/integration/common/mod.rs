@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod dashboards;
+pub mod kube_api;
 pub mod postgres;
 pub mod promql;
 pub mod recovery;

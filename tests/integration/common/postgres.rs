@@ -41,6 +41,7 @@ use alertchart::formats::MemoryQuantity;
 use serde_json::Value;
 
 use crate::common;
+use crate::common::kube_api::{KubeApi, install_secrets};
 
 pub use crate::common::{base64_decode, free_port, run_as, tools_env};
 
@@ -260,13 +261,33 @@ impl Rendered {
         Self::of(&common::chart_dir("standard"), args)
     }
 
-    /// Renders the chart in directory `chart` with extra `helm template` arguments, plus
-    /// the Secret CloudNativePG creates for each Cluster's app user (`<cluster>-app`, unless
-    /// the bootstrap names the user's own), as the operator would before the app starts.
+    /// Renders the chart in directory `chart` with extra `helm template` arguments, and
+    /// installs it in a namespace of its own: the chart's hook Job creates the Secrets of
+    /// generated passwords in a fake Kubernetes API, from which they join the manifests
+    /// (see [`Rendered::in_cluster`]).
     pub fn of(chart: &Path, args: &[&str]) -> Self {
+        Self::in_cluster(chart, args, &KubeApi::start())
+    }
+
+    /// Renders the chart in directory `chart` with extra `helm template` arguments, runs its
+    /// Secret-creating hook Job against `api` as Helm (or Argo CD) would before applying
+    /// the manifests, and adds the namespace's Secrets to them: the pods get their
+    /// passwords from what the Job made, or found, in `api`.
+    pub fn in_cluster(chart: &Path, args: &[&str], api: &KubeApi) -> Self {
         let yaml = common::helm_template(chart, args);
-        let mut docs = common::yaml_docs(&yaml);
-        let operator_made: Vec<Value> = docs
+        let mut rendered = Rendered {
+            docs: common::yaml_docs(&yaml),
+        };
+        install_secrets(&mut rendered, api);
+        rendered.add_operator_secrets();
+        rendered
+    }
+
+    /// Adds the Secret CloudNativePG creates for each Cluster's app user (`<cluster>-app`,
+    /// unless the bootstrap names the user's own), as the operator would before the app starts.
+    fn add_operator_secrets(&mut self) {
+        let operator_made: Vec<Value> = self
+            .docs
             .iter()
             .filter(|d| d["kind"] == "Cluster")
             .filter_map(|d| {
@@ -287,8 +308,7 @@ impl Rendered {
                 })
             })
             .collect();
-        docs.extend(operator_made);
-        Rendered { docs }
+        self.docs.extend(operator_made);
     }
 
     /// The object of `kind` whose name ends with `suffix`.
@@ -527,6 +547,37 @@ pub struct ContainerFs {
     pub mounts: Vec<(String, PathBuf)>,
 }
 
+/// Writes the files of a `configMap` volume source of `rendered` into `dir`, as the kubelet
+/// projects them: its `items`, else every key; returns `dir`.
+fn project_configmap(dir: &Path, rendered: &Rendered, source: &Value) -> PathBuf {
+    let cm_name = source["name"].as_str().expect("configMap.name");
+    let data = &rendered.named("ConfigMap", cm_name)["data"];
+    let items: Vec<(String, String)> = match source["items"].as_array() {
+        Some(items) => items
+            .iter()
+            .map(|i| {
+                (
+                    i["key"].as_str().expect("key").to_string(),
+                    i["path"].as_str().expect("path").to_string(),
+                )
+            })
+            .collect(),
+        None => data
+            .as_object()
+            .expect("ConfigMap data")
+            .keys()
+            .map(|k| (k.clone(), k.clone()))
+            .collect(),
+    };
+    for (key, file) in items {
+        let text = data[&key].as_str().expect("ConfigMap value");
+        // Kubernetes projects the files as they are; the paths in them are mapped once the
+        // whole layout is known (ContainerFs::new).
+        write_owned(&dir.join(file), text.as_bytes(), 0o644);
+    }
+    dir.to_path_buf()
+}
+
 /// Mount paths that exist on the host and are not redirected.
 const HOST_PATHS: &[&str] = &["/tmp", "/dev/shm"];
 
@@ -573,35 +624,11 @@ impl ContainerFs {
                 Some(v) if v.get("emptyDir").is_some() => {
                     sandbox.mkdir(&format!("volumes/emptydir-{pod}-{vol}"))
                 }
-                Some(v) if v.get("configMap").is_some() => {
-                    let dir = sandbox.mkdir(&format!("volumes/configmap-{pod}-{vol}"));
-                    let cm_name = v["configMap"]["name"].as_str().expect("configMap.name");
-                    let data = &rendered.named("ConfigMap", cm_name)["data"];
-                    let items: Vec<(String, String)> = match v["configMap"]["items"].as_array() {
-                        Some(items) => items
-                            .iter()
-                            .map(|i| {
-                                (
-                                    i["key"].as_str().expect("key").to_string(),
-                                    i["path"].as_str().expect("path").to_string(),
-                                )
-                            })
-                            .collect(),
-                        None => data
-                            .as_object()
-                            .expect("ConfigMap data")
-                            .keys()
-                            .map(|k| (k.clone(), k.clone()))
-                            .collect(),
-                    };
-                    for (key, file) in items {
-                        let text = data[&key].as_str().expect("ConfigMap value");
-                        // Kubernetes projects the files as they are; the paths in them are
-                        // mapped once the whole layout is known (below).
-                        write_owned(&dir.join(file), text.as_bytes(), 0o644);
-                    }
-                    dir
-                }
+                Some(v) if v.get("configMap").is_some() => project_configmap(
+                    &sandbox.mkdir(&format!("volumes/configmap-{pod}-{vol}")),
+                    rendered,
+                    &v["configMap"],
+                ),
                 // A Secret the installer provides (e.g. postgresql.tls.secretName) is not in
                 // the chart: its directory starts empty, and the test puts the files there
                 // with the owner and mode the kubelet would give them.
@@ -609,6 +636,10 @@ impl ContainerFs {
                     "volumes/secret-{}",
                     v["secret"]["secretName"].as_str().expect("secretName")
                 )),
+                // What the kubelet projects (token, the cluster's CA) the test writes.
+                Some(v) if v.get("projected").is_some() => {
+                    sandbox.mkdir(&format!("volumes/projected-{pod}-{vol}"))
+                }
                 Some(v) => panic!("volume {vol} of {kind} *{suffix}: unsupported source {v}"),
                 None => {
                     // A StatefulSet's volumeClaimTemplate: claim <template>-<pod>.

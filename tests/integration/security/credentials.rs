@@ -1,12 +1,14 @@
-//! No credential in clear: passwords only in Secrets, random per render, referenced by
-//! stable names and keys; `existingSecret` replaces the chart's Secret entirely; generated
-//! Secrets read back the installed ones with `lookup`.
+//! No credential in clear: passwords only in Secrets, referenced by name and key; the
+//! chart renders none of the passwords it generates (its hook Job creates those Secrets in
+//! the cluster, `generated_secrets`), and `existingSecret` replaces the chart's Secret
+//! entirely.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 use super::{containers, pods};
+use crate::common::kube_api::SECRETS_JOB;
 use crate::common::{
     POSTGRESQL_CHART_FILE, VALKEY_CHART_FILE, all_addons, base64_decode, chart_dir, helm_template,
     kind_name, profiles, yaml_docs,
@@ -83,6 +85,41 @@ fn operator_secrets(docs: &[Value]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The Secrets the chart's hook Job creates when missing (its ConfigMap's secrets.json):
+/// name -> keys. Empty when the render has no such Job.
+fn hook_secrets(docs: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
+    let Some(config) = docs.iter().find(|d| {
+        d["kind"] == "ConfigMap"
+            && d["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with(SECRETS_JOB))
+    }) else {
+        return BTreeMap::new();
+    };
+    let json: Value = serde_json::from_str(
+        config["data"]["secrets.json"]
+            .as_str()
+            .expect("secrets.json"),
+    )
+    .expect("JSON");
+    json["secrets"]
+        .as_array()
+        .expect("secrets")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().expect("name").to_string(),
+                s["keys"]
+                    .as_array()
+                    .expect("keys")
+                    .iter()
+                    .map(|k| k.as_str().expect("key").to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
 /// Whether an environment variable name says it holds a credential.
 fn is_credential_name(env: &str) -> bool {
     let upper = env.to_ascii_uppercase();
@@ -92,14 +129,12 @@ fn is_credential_name(env: &str) -> bool {
 }
 
 /// Credentials never appear in clear: no credential-named env var has a `value` (only
-/// `valueFrom.secretKeyRef`), no Secret uses `stringData`, no values.yaml key is a
-/// password, and no generated password appears anywhere but in its Secret's base64 `data`
-/// (not in ConfigMaps, env values, arguments or annotations). Two renders generate
-/// different random passwords under the same Secret names and keys, and the references
-/// (every container's `secretKeyRef` name and key) are identical; every reference points
-/// at a rendered Secret that has the key. The lite chart has no credentials at all.
+/// `valueFrom.secretKeyRef`), no Secret uses `stringData`, and no values.yaml key is a
+/// password. The chart renders no Secret of its own but the LLM key it is given: every
+/// reference (every container's `secretKeyRef` name and key) points at that Secret, or at
+/// one the hook Job creates with that key. The lite chart has no credentials at all.
 #[test]
-fn credentials_live_only_in_secrets_with_random_values_and_stable_references() {
+fn credentials_live_only_in_secrets_and_every_reference_names_one_the_chart_provides() {
     for profile in profiles() {
         let chart = chart_dir(profile);
         let has = |file: &str| chart.join(file).exists();
@@ -130,72 +165,36 @@ fn credentials_live_only_in_secrets_with_random_values_and_stable_references() {
                 }
             }
             let secrets = secrets(&docs);
+            assert!(
+                secrets.keys().all(|s| s == "ah-alert-history-llm"),
+                "{profile} {label}: the chart renders a Secret it was not given: {:?}",
+                secrets.keys()
+            );
+            let made = hook_secrets(&docs);
             let operator_made = operator_secrets(&docs);
             for (_, secret, key) in secret_refs(&docs) {
                 assert!(
                     secrets.get(&secret).is_some_and(|s| s.contains_key(&key))
+                        || made.get(&secret).is_some_and(|s| s.contains(&key))
                         || operator_made.contains(&(secret.clone(), key.clone())),
-                    "{profile} {label}: reference to {secret}/{key}, which the chart does not render"
+                    "{profile} {label}: reference to {secret}/{key}, which neither the chart, its hook Job nor CloudNativePG makes"
                 );
             }
-            // A generated password appears only in its Secret: not in clear, and its base64
-            // form not outside `data`.
-            let without_secrets: Vec<&Value> =
-                docs.iter().filter(|d| d["kind"] != "Secret").collect();
-            let text = serde_json::to_string(&without_secrets).expect("JSON");
-            for (secret, data) in &secrets {
-                for (key, value) in data {
-                    // The LLM key is the installer's (all_addons gives one), not generated.
-                    assert!(
-                        value.len() >= 32 || secret == "ah-alert-history-llm",
-                        "{secret}/{key} is too short to be generated"
-                    );
-                    assert!(
-                        !text.contains(value.as_str()),
-                        "{profile} {label}: {secret}/{key} appears outside its Secret"
-                    );
-                }
+            if has(POSTGRESQL_CHART_FILE) && has(VALKEY_CHART_FILE) {
+                assert_eq!(
+                    made.keys().collect::<Vec<_>>(),
+                    ["ah-alert-history-postgresql", "ah-alert-history-valkey"],
+                    "{profile} {label}: Secrets of the hook Job"
+                );
             }
             if !has(POSTGRESQL_CHART_FILE) && !has(VALKEY_CHART_FILE) {
-                assert!(
-                    secrets.keys().all(|s| s == "ah-alert-history-llm"),
-                    "{profile} has credentials other than the LLM key it was given: {:?}",
-                    secrets.keys()
-                );
+                assert!(made.is_empty(), "{profile} creates Secrets: {made:?}");
             }
-        }
-        if has(POSTGRESQL_CHART_FILE) && has(VALKEY_CHART_FILE) {
-            let first = yaml_docs(&helm_template(&chart, &[]));
-            let second = yaml_docs(&helm_template(&chart, &[]));
-            let (a, b) = (secrets(&first), secrets(&second));
-            assert_eq!(
-                a.keys().collect::<Vec<_>>(),
-                ["ah-alert-history-postgresql", "ah-alert-history-valkey"],
-                "Secret names"
-            );
-            for (secret, data) in &a {
-                assert_eq!(
-                    data.keys().collect::<Vec<_>>(),
-                    b[secret].keys().collect::<Vec<_>>(),
-                    "keys of {secret}"
-                );
-                for (key, value) in data {
-                    assert_ne!(
-                        value, &b[secret][key],
-                        "{secret}/{key} is the same in two renders: not random"
-                    );
-                }
-            }
-            assert_eq!(
-                secret_refs(&first),
-                secret_refs(&second),
-                "references differ between renders"
-            );
         }
     }
 }
 
-/// With `existingSecret` set, the chart renders no Secret of that component and every
+/// With `existingSecret` set, the hook Job does not create that component's Secret and every
 /// reference to that component's credentials names the installer's Secret, with the same
 /// keys the generated Secret has; the other component keeps its generated Secret.
 #[test]
@@ -222,7 +221,7 @@ fn existing_secrets_replace_the_generated_ones_entirely() {
         &["--set", "postgresql.auth.existingSecret=db-creds"],
     ));
     assert_eq!(
-        secrets(&pg_only).keys().collect::<Vec<_>>(),
+        hook_secrets(&pg_only).keys().collect::<Vec<_>>(),
         ["ah-alert-history-valkey"],
         "only the Valkey Secret is generated"
     );
@@ -241,8 +240,8 @@ fn existing_secrets_replace_the_generated_ones_entirely() {
         ],
     ));
     assert!(
-        both.iter().all(|d| d["kind"] != "Secret"),
-        "a Secret is rendered although both are supplied"
+        both.iter().all(|d| d["kind"] != "Secret") && hook_secrets(&both).is_empty(),
+        "a Secret is made although both are supplied"
     );
     let expected = rename(
         &rename(&generated, "ah-alert-history-postgresql", "db-creds"),
@@ -254,32 +253,26 @@ fn existing_secrets_replace_the_generated_ones_entirely() {
     assert_eq!(names, BTreeSet::from(["cache-creds", "db-creds"]));
 }
 
-/// The generated Secrets keep an installed release's passwords: their templates read the
-/// existing Secret with `lookup` and fall back to random values only when it finds none;
-/// the PostgreSQL Secret also survives `helm uninstall` with the data volume it belongs to.
+/// Nothing in the chart generates a password or reads the cluster for one: no template
+/// uses `randAlphaNum`, `randAscii` or a `lookup` of a Secret (the hook Job's
+/// files/create-secrets.py makes them, with Python's `secrets`).
 #[test]
-fn generated_secrets_read_back_the_installed_ones_with_lookup() {
-    let templates = chart_dir("standard").join("templates");
-    for file in ["postgresql/secret.yaml", "valkey/secret.yaml"] {
-        let text = std::fs::read_to_string(templates.join(file)).expect("template");
-        let lookup = text
-            .find("lookup \"v1\" \"Secret\" .Release.Namespace $name")
-            .unwrap_or_else(|| panic!("{file} has no lookup of its Secret"));
-        let random = text
-            .find("randAlphaNum 32")
-            .unwrap_or_else(|| panic!("{file} generates no password"));
-        assert!(
-            text.contains("existingSecret"),
-            "{file} ignores existingSecret"
-        );
-        assert!(
-            lookup < text.find("kind: Secret").expect("kind") && random > 0,
-            "{file}"
-        );
+fn no_template_generates_a_password_or_looks_a_secret_up() {
+    for profile in profiles() {
+        let templates = chart_dir(profile).join("templates");
+        let mut stack = vec![templates];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("templates") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).expect("template");
+                for word in ["randAlphaNum", "randAscii", "lookup \"v1\" \"Secret\""] {
+                    assert!(!text.contains(word), "{}: {word}", path.display());
+                }
+            }
+        }
     }
-    let pg = std::fs::read_to_string(templates.join("postgresql/secret.yaml")).expect("template");
-    assert!(
-        pg.contains("helm.sh/resource-policy: keep"),
-        "PostgreSQL Secret is not kept"
-    );
 }
