@@ -16,6 +16,7 @@ mod common;
 mod dashboards;
 mod diagnostics;
 mod fuzz;
+mod ha_backup;
 mod helm;
 mod helm_ci_values;
 mod helm_overrides;
