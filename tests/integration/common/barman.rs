@@ -124,7 +124,10 @@ impl S3Server {
         let (status, body) = self
             .request("PUT", &format!("/{bucket}"))
             .expect("PUT bucket");
-        assert!(status.contains(" 200"), "create bucket {bucket}: {status}\n{body}");
+        assert!(
+            status.contains(" 200"),
+            "create bucket {bucket}: {status}\n{body}"
+        );
     }
 
     /// The keys of a bucket under `prefix`, sorted.
@@ -132,7 +135,10 @@ impl S3Server {
         let (status, body) = self
             .request("GET", &format!("/{bucket}?list-type=2&prefix={prefix}"))
             .expect("list objects");
-        assert!(status.contains(" 200"), "list {bucket}/{prefix}: {status}\n{body}");
+        assert!(
+            status.contains(" 200"),
+            "list {bucket}/{prefix}: {status}\n{body}"
+        );
         // One page holds 1000 keys, more than any test writes.
         assert!(
             !body.contains("<IsTruncated>true</IsTruncated>"),
@@ -241,8 +247,17 @@ fn target_of(object_store: &Value, default_server: &str, secrets: &[Value]) -> B
         );
     }
     for (section, keys) in [
-        ("wal", &["archiveAdditionalCommandArgs", "restoreAdditionalCommandArgs"][..]),
-        ("data", &["additionalCommandArgs", "restoreAdditionalCommandArgs"][..]),
+        (
+            "wal",
+            &[
+                "archiveAdditionalCommandArgs",
+                "restoreAdditionalCommandArgs",
+            ][..],
+        ),
+        (
+            "data",
+            &["additionalCommandArgs", "restoreAdditionalCommandArgs"][..],
+        ),
     ] {
         for key in keys {
             assert!(
@@ -297,7 +312,8 @@ pub fn archive_target(object_store: &Value, cluster: &Value, secrets: &[Value]) 
         .and_then(|ps| ps.iter().find(|p| p["name"] == PLUGIN))
         .unwrap_or_else(|| panic!("Cluster {} has no {PLUGIN} plugin", name_of(cluster)));
     assert_eq!(
-        plugin["isWALArchiver"], true,
+        plugin["isWALArchiver"],
+        true,
         "the plugin is not the WAL archiver of Cluster {}",
         name_of(cluster)
     );
@@ -324,14 +340,20 @@ pub fn recovery_target(
     secrets: &[Value],
 ) -> (BarmanTarget, Option<String>) {
     let recovery = &cluster["spec"]["bootstrap"]["recovery"];
-    let source = recovery["source"]
-        .as_str()
-        .unwrap_or_else(|| panic!("Cluster {} does not recover from a source", name_of(cluster)));
+    let source = recovery["source"].as_str().unwrap_or_else(|| {
+        panic!(
+            "Cluster {} does not recover from a source",
+            name_of(cluster)
+        )
+    });
     let external = cluster["spec"]["externalClusters"]
         .as_array()
         .and_then(|es| es.iter().find(|e| e["name"] == source))
         .unwrap_or_else(|| panic!("no external cluster {source}"));
-    assert_eq!(external["plugin"]["name"], PLUGIN, "{source} is not restored by the plugin");
+    assert_eq!(
+        external["plugin"]["name"], PLUGIN,
+        "{source} is not restored by the plugin"
+    );
     let params = &external["plugin"]["parameters"];
     let store_name = params["barmanObjectName"]
         .as_str()
@@ -351,7 +373,7 @@ pub fn recovery_target(
 
 impl BarmanTarget {
     /// `--cloud-provider aws-s3`: the only provider this harness supports (see [`target_of`]).
-    fn cloud_provider(&self, args: &mut Vec<String>) {
+    fn cloud_provider(args: &mut Vec<String>) {
         args.extend(["--cloud-provider".to_string(), "aws-s3".to_string()]);
     }
 
@@ -375,7 +397,7 @@ impl BarmanTarget {
             args.extend(["-e".to_string(), e.clone()]);
         }
         self.endpoint(&mut args);
-        self.cloud_provider(&mut args);
+        Self::cloud_provider(&mut args);
         self.destination(&mut args);
         args
     }
@@ -385,7 +407,7 @@ impl BarmanTarget {
     pub fn check_wal_archive_args(&self) -> Vec<String> {
         let mut args = Vec::new();
         self.endpoint(&mut args);
-        self.cloud_provider(&mut args);
+        Self::cloud_provider(&mut args);
         self.destination(&mut args);
         args
     }
@@ -409,7 +431,7 @@ impl BarmanTarget {
             args.extend(["--jobs".to_string(), j.to_string()]);
         }
         self.endpoint(&mut args);
-        self.cloud_provider(&mut args);
+        Self::cloud_provider(&mut args);
         self.destination(&mut args);
         args
     }
@@ -418,7 +440,7 @@ impl BarmanTarget {
     pub fn backup_list_args(&self) -> Vec<String> {
         let mut args = vec!["--format".to_string(), "json".to_string()];
         self.endpoint(&mut args);
-        self.cloud_provider(&mut args);
+        Self::cloud_provider(&mut args);
         self.destination(&mut args);
         args
     }
@@ -426,7 +448,7 @@ impl BarmanTarget {
     /// `barman-cloud-restore` arguments: backup `backup_id` into `pgdata`.
     pub fn restore_args(&self, backup_id: &str, pgdata: &Path) -> Vec<String> {
         let mut args = Vec::new();
-        self.cloud_provider(&mut args);
+        Self::cloud_provider(&mut args);
         self.endpoint(&mut args);
         self.destination(&mut args);
         args.extend([backup_id.to_string(), pgdata.display().to_string()]);
@@ -437,7 +459,7 @@ impl BarmanTarget {
     pub fn wal_restore_args(&self) -> Vec<String> {
         let mut args = Vec::new();
         self.endpoint(&mut args);
-        self.cloud_provider(&mut args);
+        Self::cloud_provider(&mut args);
         self.destination(&mut args);
         args
     }
@@ -456,7 +478,10 @@ impl BarmanTarget {
         } = &self.auth
         {
             env.push(("AWS_ACCESS_KEY_ID".to_string(), access_key_id.clone()));
-            env.push(("AWS_SECRET_ACCESS_KEY".to_string(), secret_access_key.clone()));
+            env.push((
+                "AWS_SECRET_ACCESS_KEY".to_string(),
+                secret_access_key.clone(),
+            ));
         }
         env
     }
@@ -514,9 +539,15 @@ pub fn epoch_of(ts: &str) -> f64 {
 fn parse_epoch(ts: &str) -> Option<f64> {
     let (date, rest) = ts.split_at_checked(10)?;
     let rest = rest.strip_prefix(['T', ' '])?;
-    let d: Vec<i64> = date.split('-').map(|s| s.parse().ok()).collect::<Option<_>>()?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|s| s.parse().ok())
+        .collect::<Option<_>>()?;
     let (clock, offset) = rest.split_at(rest.find(['+', '-', 'Z'])?);
-    let t: Vec<f64> = clock.split(':').map(|s| s.parse().ok()).collect::<Option<_>>()?;
+    let t: Vec<f64> = clock
+        .split(':')
+        .map(|s| s.parse().ok())
+        .collect::<Option<_>>()?;
     let offset_secs = if offset == "Z" {
         0
     } else {
@@ -555,8 +586,8 @@ pub fn assert_valid_against_crd(doc: &Value, file: &str) {
         .map_or_else(|| common::repo().join(".tools/crds"), PathBuf::from)
         .join("cloudnative-pg")
         .join(file);
-    let text = fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}: {MISSING}", path.display()));
+    let text =
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}: {MISSING}", path.display()));
     let crd: Value = yaml_serde::from_str(&text).expect("CRD YAML");
     let mut schema = crd["spec"]["versions"]
         .as_array()
