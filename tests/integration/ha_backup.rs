@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -347,20 +347,17 @@ impl Drop for Instance {
 // ---------------------------------------------------------------------------------------
 // barman-cloud as the plugin runs it
 
-/// Runs a barman-cloud command as the test user with the target's environment (plus
-/// `extra`), in `cwd`.
-fn run_barman(name: &str, args: &[String], env: &[(String, String)], cwd: &Path) -> Output {
-    as_user(barman_cloud(name))
+/// Runs a barman-cloud command as the test user with `env` (the target's, see
+/// [`BarmanTarget::env`]) in `cwd`, as the sidecar runs it; fails the test when it fails.
+/// Returns its stdout.
+fn run_barman_ok(name: &str, args: &[String], env: &[(String, String)], cwd: &Path) -> String {
+    let out = as_user(barman_cloud(name))
         .args(args)
         .envs(env.iter().cloned())
         .current_dir(cwd)
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
-}
-
-fn run_barman_ok(name: &str, args: &[String], env: &[(String, String)], cwd: &Path) -> String {
-    let out = run_barman(name, args, env, cwd);
+        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
     assert!(
         out.status.success(),
         "{name} {args:?} failed ({}):\n{}",
