@@ -160,8 +160,8 @@ CHECKOV_REQUIREMENTS=(
 # barman[azure,cloud,google,snappy,zstandard,lz4]==3.19.1 and what it resolves to; these are
 # that file's pins of barman[cloud,snappy] (S3, and the snappy compression the ObjectStore
 # offers). psycopg2 has no Linux wheel: pip builds it from source, as the image's build does,
-# with Debian's compiler and libpq headers (APT_BARMAN_BUILD). A venv of its own: the image's
-# boto3 is not moto's.
+# with Debian's compiler and libpq headers (APT_BARMAN_BUILD). Debian 12's Python 3.11 runs
+# them (the image's is 3.13). A venv of its own: the image's boto3 is not moto's.
 BARMAN_VERSION="3.19.1"
 BARMAN_REQUIREMENTS=(
   "barman==3.19.1"
