@@ -7,9 +7,9 @@
 //! Adapted, and only this: no cluster, no operator. The server is one PostgreSQL 16 process
 //! (the harness's pinned binaries) whose `archive_command` runs `barman-cloud-wal-archive`
 //! directly with the plugin's arguments (in a pod the instance manager hands each segment to
-//! the sidecar, which runs the same command; its parallel archiving of ready segments and its
-//! spool are left out: `wal.maxParallel` is unset, so it archives one segment at a time, as
-//! here). The object store is moto's S3 server on 127.0.0.1; its URL is the ObjectStore's
+//! the sidecar, which runs the same command; its spool and its parallelism are left out: with
+//! `wal.maxParallel` it archives up to that many ready segments at once, and prefetches as many
+//! on restore, each with the same command line; here one at a time). The object store is moto's S3 server on 127.0.0.1; its URL is the ObjectStore's
 //! `endpointURL`. Servers and barman-cloud run as the test user (`TEST_RUN_AS_USER`) when the
 //! tests run as root.
 
@@ -31,102 +31,68 @@ use crate::common::postgres::{
     Sandbox, as_user, chown, epoch_now, free_port, output_text, pg, wait_for, write_owned,
 };
 
-/// Stand-in for the rendered `ha` chart until it exists: the credentials Secret, the
-/// `ObjectStore`, the `Cluster` that archives to it, and a `Cluster` in recovery mode that
-/// restores from it, shaped exactly as the CRDs of CloudNativePG 1.30 and
-/// plugin-barman-cloud v0.14.0 require (`ha_objects_satisfy_the_cloudnative_pg_and_barman_cloud_crds`).
-/// `@ENDPOINT_URL@` and `@TARGET_TIME@` stand for the values the test sets: the S3 endpoint and
-/// the recovery target. The chart engineer replaces this const by the rendered chart: see
-/// [`ha_manifests`].
-const HA_FIXTURE: &str = r#"
-apiVersion: v1
-kind: Secret
-metadata:
-  name: ah-postgresql-backup-s3
-  namespace: alerts
-type: Opaque
-data:
-  ACCESS_KEY_ID: YWgtYmFja3VwLWtleQ==
-  ACCESS_SECRET_KEY: YWgtYmFja3VwLXNlY3JldA==
----
-apiVersion: barmancloud.cnpg.io/v1
-kind: ObjectStore
-metadata:
-  name: ah-postgresql-backups
-  namespace: alerts
-spec:
-  retentionPolicy: 30d
-  configuration:
-    destinationPath: s3://alert-history-backups/ah
-    endpointURL: "@ENDPOINT_URL@"
-    s3Credentials:
-      accessKeyId:
-        name: ah-postgresql-backup-s3
-        key: ACCESS_KEY_ID
-      secretAccessKey:
-        name: ah-postgresql-backup-s3
-        key: ACCESS_SECRET_KEY
-    wal:
-      compression: gzip
-    data:
-      compression: gzip
-      # Without it, every backup waits for a spread checkpoint to start: 243 s measured
-      # (checkpoint_timeout 5 min x checkpoint_completion_target 0.9).
-      immediateCheckpoint: true
----
-apiVersion: postgresql.cnpg.io/v1
-kind: Cluster
-metadata:
-  name: ah-postgresql
-  namespace: alerts
-spec:
-  instances: 3
-  imageName: ghcr.io/cloudnative-pg/postgresql:16.10
-  storage:
-    size: 10Gi
-  plugins:
-    - name: barman-cloud.cloudnative-pg.io
-      isWALArchiver: true
-      parameters:
-        barmanObjectName: ah-postgresql-backups
-        serverName: ah-postgresql
----
-apiVersion: postgresql.cnpg.io/v1
-kind: Cluster
-metadata:
-  name: ah-postgresql-restore
-  namespace: alerts
-spec:
-  instances: 3
-  imageName: ghcr.io/cloudnative-pg/postgresql:16.10
-  storage:
-    size: 10Gi
-  bootstrap:
-    recovery:
-      source: ah-postgresql-origin
-      recoveryTarget:
-        targetTime: "@TARGET_TIME@"
-  externalClusters:
-    - name: ah-postgresql-origin
-      plugin:
-        name: barman-cloud.cloudnative-pg.io
-        parameters:
-          barmanObjectName: ah-postgresql-backups
-          serverName: ah-postgresql
-"#;
+/// The server the `ha` chart's Cluster archives as (`cnpg.backup.serverName` unset: the
+/// Cluster's name, release `ah`).
+const ARCHIVED_SERVER: &str = "ah-alert-history-postgresql";
 
-/// The rendered objects the tests read, with `endpoint_url` as the ObjectStore's
-/// `endpointURL` and `target_time` as the recovery Cluster's `recoveryTarget.targetTime`
-/// (which the archive side ignores). The one line to change when the `ha` chart exists:
-/// `common::yaml_docs(&common::helm_template(&common::chart_dir("ha"), &["--set",
-/// &format!("<endpoint key>={endpoint_url}"), "--set", &format!("<target key>={target_time}")]))`.
+/// The objects the tests read, rendered by `helm template` from the committed `ha` chart
+/// (release `ah`, namespace `alerts`) with `cnpg.backup.endpointUrl` = `endpoint_url`:
+/// - the chart as installed: the ObjectStore and the Cluster archiving to it;
+/// - the chart as its point-in-time recovery installs it (docs/backup-restore-cnpg.md):
+///   `cnpg.recovery.enabled`, `sourceServerName` the archived server, `targetTime` =
+///   `target_time` (none when empty), and another `cnpg.backup.serverName` (the chart refuses
+///   to archive over the source);
+/// - the credentials Secret the installer creates (`cnpg.backup.s3Credentials.existingSecret`,
+///   which the chart names and does not render), with the keys the ObjectStore refers to.
 fn ha_manifests(endpoint_url: &str, target_time: &str) -> Vec<Value> {
-    common::yaml_docs(
-        &HA_FIXTURE
-            .replace("@ENDPOINT_URL@", endpoint_url)
-            .replace("@TARGET_TIME@", target_time),
-    )
+    let chart = common::chart_dir("ha");
+    let endpoint = format!("cnpg.backup.endpointUrl={endpoint_url}");
+    let mut docs = common::yaml_docs(&common::helm_template(&chart, &["--set", &endpoint]));
+    let source = format!("cnpg.recovery.sourceServerName={ARCHIVED_SERVER}");
+    let time = format!("cnpg.recovery.targetTime={target_time}");
+    let server = format!("cnpg.backup.serverName={ARCHIVED_SERVER}-restored");
+    let mut recovery = vec!["--set", &endpoint, "--set", "cnpg.recovery.enabled=true"];
+    recovery.extend(["--set", &source, "--set", &server]);
+    if !target_time.is_empty() {
+        recovery.extend(["--set", &time]);
+    }
+    docs.extend(
+        common::yaml_docs(&common::helm_template(&chart, &recovery))
+            .into_iter()
+            .filter(|d| d["kind"] == "Cluster"),
+    );
+    let creds = docs
+        .iter()
+        .find(|d| d["kind"] == "ObjectStore")
+        .expect("the ha chart renders an ObjectStore")["spec"]["configuration"]["s3Credentials"]
+        .clone();
+    let mut data = serde_json::Map::new();
+    for (selector, value) in [
+        ("accessKeyId", "ah-backup-key"),
+        ("secretAccessKey", "ah-backup-secret"),
+    ] {
+        let key = creds[selector]["key"].as_str().expect("Secret key");
+        data.insert(
+            key.to_string(),
+            Value::from(common::base64_encode(value.as_bytes())),
+        );
+    }
+    docs.push(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": creds["accessKeyId"]["name"], "namespace": "alerts"},
+        "type": "Opaque",
+        "data": data,
+    }));
+    docs
 }
+
+/// A recovery target time in the form the chart takes.
+const TIME: &str = "2026-12-06 18:00:00+00:00";
+
+/// The server's clock, in the form the chart's `cnpg.recovery.targetTime` takes.
+const NOW_AS_TARGET_TIME: &str =
+    "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00:00'";
 
 /// The objects of [`ha_manifests`] by role.
 struct Ha {
@@ -463,27 +429,18 @@ impl Archiving {
     }
 }
 
-/// The fixture (later the rendered chart) is what the operators accept: the ObjectStore
-/// against plugin-barman-cloud v0.14.0's CRD, the Clusters against CloudNativePG 1.30's
-/// (strict: no unknown fields), the Secret against Kubernetes' schema.
+/// The objects these tests read are what the operators accept: the ObjectStore against
+/// plugin-barman-cloud v0.14.0's CRD, the archiving and the recovering Cluster against
+/// CloudNativePG 1.30's (strict: no unknown fields).
 #[test]
 fn ha_objects_satisfy_the_cloudnative_pg_and_barman_cloud_crds() {
-    let ha = Ha::new("https://s3.example.com", "2026-12-06 18:00:00+00");
+    let ha = Ha::new("https://s3.example.com", TIME);
     for store in ha.of_kind("ObjectStore") {
         barman::assert_valid_against_crd(store, "barmancloud.cnpg.io_objectstores.yaml");
     }
     for cluster in ha.of_kind("Cluster") {
         barman::assert_valid_against_crd(cluster, "postgresql.cnpg.io_clusters.yaml");
     }
-    let mut secrets = String::new();
-    for secret in ha.secrets() {
-        let _ = write!(
-            secrets,
-            "---\n{}\n",
-            yaml_serde::to_string(&secret).expect("YAML")
-        );
-    }
-    common::assert_kube_valid(&secrets, "the barman-cloud credentials Secret");
 }
 
 /// The command lines and environment follow plugin-barman-cloud v0.14.0 for the rendered
@@ -492,7 +449,7 @@ fn ha_objects_satisfy_the_cloudnative_pg_and_barman_cloud_crds() {
 /// the plugin runs; the recovery Cluster restores the server the archiving Cluster archives.
 #[test]
 fn barman_cloud_command_lines_follow_the_plugin_for_the_rendered_objects() {
-    let ha = Ha::new("https://s3.example.com", "2026-12-06 18:00:00+00");
+    let ha = Ha::new("https://s3.example.com", TIME);
     let t = ha.archive_target();
     // The times the restore compares (the server's, barman's ISO end times) as epochs.
     let same = |a: f64, b: f64| (a - b).abs() < 1e-6;
@@ -508,7 +465,7 @@ fn barman_cloud_command_lines_follow_the_plugin_for_the_rendered_objects() {
     let s = |v: &[&str]| -> Vec<String> { v.iter().map(ToString::to_string).collect() };
     let ep = ["--endpoint-url", "https://s3.example.com"];
     let aws = ["--cloud-provider", "aws-s3"];
-    let dest = ["s3://alert-history-backups/ah", "ah-postgresql"];
+    let dest = ["s3://alert-history-backups/postgresql", ARCHIVED_SERVER];
     assert_eq!(
         t.wal_archive_args(),
         s(&[&["--gzip"][..], &ep, &aws, &dest].concat())
@@ -567,7 +524,7 @@ fn barman_cloud_command_lines_follow_the_plugin_for_the_rendered_objects() {
         t.bucket_and_prefix(),
         (
             "alert-history-backups".to_string(),
-            "ah/ah-postgresql/".to_string()
+            format!("postgresql/{ARCHIVED_SERVER}/")
         )
     );
 
@@ -578,7 +535,7 @@ fn barman_cloud_command_lines_follow_the_plugin_for_the_rendered_objects() {
         &ha.secrets(),
     );
     assert_eq!(r, t);
-    assert_eq!(time.as_deref(), Some("2026-12-06 18:00:00+00"));
+    assert_eq!(time.as_deref(), Some(TIME));
 }
 
 /// The variants of the objects the chart may render follow the plugin too: snappy,
@@ -587,11 +544,11 @@ fn barman_cloud_command_lines_follow_the_plugin_for_the_rendered_objects() {
 /// (`AWS_CA_BUNDLE` naming the file of the CA from its Secret).
 #[test]
 fn barman_cloud_command_lines_follow_the_plugin_for_every_object_store_option() {
-    let ha = Ha::new("https://s3.example.com", "2026-12-06 18:00:00+00");
+    let ha = Ha::new("https://s3.example.com", TIME);
     let s = |v: &[&str]| -> Vec<String> { v.iter().map(|x| (*x).to_string()).collect() };
     let ep = ["--endpoint-url", "https://s3.example.com"];
     let aws = ["--cloud-provider", "aws-s3"];
-    let dest = ["s3://alert-history-backups/ah", "ah-postgresql"];
+    let dest = ["s3://alert-history-backups/postgresql", ARCHIVED_SERVER];
     let ca = Path::new("/controller/certificates/barman-ca.crt");
     let mut store = ha.object_store().clone();
     let mut cluster = ha.archiving_cluster().clone();
@@ -614,7 +571,7 @@ fn barman_cloud_command_lines_follow_the_plugin_for_every_object_store_option() 
     });
     let v = archive_target(&store, &cluster, &[ca_secret]);
     assert_eq!(
-        v.server_name, "ah-postgresql",
+        v.server_name, ARCHIVED_SERVER,
         "defaults to the Cluster's name"
     );
     assert_eq!(v.auth, S3Auth::IamRole);
@@ -700,8 +657,8 @@ fn snappy_compressed_wal_archives_and_restores_byte_identical() {
 /// and the base backup under `<destinationPath>/<serverName>/`. Prints the restore time
 /// (RTO on this machine).
 /// Adapted: `archive_timeout` 60 s (irrelevant here: the test switches segments itself);
-/// the restored server does not archive (the recovery Cluster of the fixture has no
-/// archiving plugin entry).
+/// the restored server does not archive (the chart's recovery Cluster would, under another
+/// serverName).
 #[test]
 fn point_in_time_restore_from_the_object_store_recovers_exactly_the_rows_before_the_target() {
     let mut a = Archiving::start("60s");
@@ -735,7 +692,7 @@ fn point_in_time_restore_from_the_object_store_recovers_exactly_the_rows_before_
     for _ in 0..3 {
         p.sql("INSERT INTO drill (phase) VALUES ('before')");
     }
-    let target_time = p.sql("SELECT clock_timestamp()");
+    let target_time = p.sql(NOW_AS_TARGET_TIME);
     for _ in 0..3 {
         p.sql("INSERT INTO drill (phase) VALUES ('after')");
     }

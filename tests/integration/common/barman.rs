@@ -574,7 +574,7 @@ fn parse_epoch(ts: &str) -> Option<f64> {
 }
 
 // ---------------------------------------------------------------------------------------
-// CRD validation of the fixture / rendered objects
+// CRD validation of the rendered objects
 
 /// Asserts that `doc` satisfies the openAPIV3Schema of the CRD in
 /// `$CRDS_DIR/cloudnative-pg/<file>` (installed by install-tools.sh), made strict: an
