@@ -154,6 +154,96 @@ CHECKOV_REQUIREMENTS=(
   "zipp==4.1.2"
 )
 
+# barman-cloud, which plugin-barman-cloud v0.14.0's sidecar runs to archive WAL, take base
+# backups and restore (tests/integration/ha_backup.rs runs it against moto's S3). The versions
+# of that image: its containers/sidecar-requirements.txt at tag v0.14.0 pins
+# barman[azure,cloud,google,snappy,zstandard,lz4]==3.19.1 and what it resolves to; these are
+# that file's pins of barman[cloud,snappy] (S3, and the snappy compression the ObjectStore
+# offers). psycopg2 has no Linux wheel: pip builds it from source, as the image's build does,
+# with Debian's compiler and libpq headers (APT_BARMAN_BUILD). Debian 12's Python 3.11 runs
+# them (the image's is 3.13). A venv of its own: the image's boto3 is not moto's.
+BARMAN_VERSION="3.19.1"
+BARMAN_REQUIREMENTS=(
+  "barman==3.19.1"
+  "boto3==1.43.56"
+  "botocore==1.43.56"
+  "cramjam==2.11.0"
+  "jmespath==1.1.0"
+  "psycopg2==2.9.12"
+  "python-dateutil==2.9.0.post0"
+  "python-snappy==0.7.3"
+  "s3transfer==0.19.2"
+  "six==1.17.0"
+  "urllib3==2.7.0"
+)
+APT_BARMAN_BUILD=(gcc libpq-dev python3-dev)
+
+# moto's S3 server (`moto_server`), the object store the barman-cloud tests write to:
+# moto[server] and every package it resolves to, pinned.
+MOTO_VERSION="5.2.1"
+MOTO_REQUIREMENTS=(
+  "annotated-types==0.8.0"
+  "antlr4-python3-runtime==4.13.2"
+  "attrs==26.1.0"
+  "aws-xray-sdk==2.15.0"
+  "blinker==1.9.0"
+  "boto3==1.44.18"
+  "botocore==1.44.18"
+  "certifi==2026.10.19.post1"
+  "cffi==2.1.1"
+  "cfn-lint==1.58.0"
+  "charset-normalizer==3.5.3"
+  "click==8.5.1"
+  "cryptography==51.0.1"
+  "docker==7.2.0"
+  "Flask==3.1.3"
+  "flask-cors==6.0.5"
+  "graphql-core==3.3.2"
+  "idna==3.21"
+  "itsdangerous==2.2.0"
+  "Jinja2==3.1.6"
+  "jmespath==1.1.0"
+  "joserfc==1.8.0"
+  "jsonpatch==1.48"
+  "jsonpath-ng==1.17.0"
+  "jsonpointer==3.12"
+  "jsonschema==4.26.0"
+  "jsonschema-path==0.5.0"
+  "jsonschema-specifications==2025.9.1"
+  "lazy-object-proxy==1.13.0"
+  "MarkupSafe==3.0.4"
+  "moto==5.2.1"
+  "mpmath==1.3.0"
+  "networkx==3.6.1"
+  "openapi-schema-validator==0.9.0"
+  "openapi-spec-validator==0.9.0"
+  "pathable==0.6.0"
+  "py-partiql-parser==0.6.3"
+  "pycparser==3.12"
+  "pydantic==2.14.4"
+  "pydantic-settings==2.16.3"
+  "pydantic_core==2.50.5"
+  "pyparsing==3.3.3"
+  "python-dateutil==2.9.0.post0"
+  "python-dotenv==1.2.4"
+  "PyYAML==6.0.4"
+  "referencing==0.37.0"
+  "regex==2026.12.2"
+  "requests==2.34.2"
+  "responses==0.26.3"
+  "rfc3339-validator==0.1.4"
+  "rpds-py==2026.9.1"
+  "s3transfer==0.19.3"
+  "six==1.17.0"
+  "sympy==1.14.0"
+  "typing-inspection==0.4.5"
+  "typing_extensions==4.16.0"
+  "urllib3==2.8.0"
+  "Werkzeug==3.1.9"
+  "wrapt==2.5.2"
+  "xmltodict==1.0.4"
+)
+
 # Debian packages. Versions follow Debian 12 (security updates may bump them).
 APT_TOOLS=(prometheus prometheus-alertmanager prometheus-postgres-exporter redis-server)
 # Shared libraries the PostgreSQL binaries link against (normally preinstalled);
@@ -191,7 +281,10 @@ TEST_USER="${ALERTCHART_TEST_USER:-alertchart-test}"
 
 # ---- paths -------------------------------------------------------------------
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-TOOLS="$REPO/.tools"
+# Resolved: in a git worktree whose .tools links to the main clone's, the venvs' scripts and
+# env.sh must name the real directory, which outlives the worktree.
+mkdir -p "$REPO/.tools"
+TOOLS="$(cd "$REPO/.tools" && pwd -P)"
 BIN="$TOOLS/bin"
 VENV="$TOOLS/venv"
 PG_ROOT="$TOOLS/pgsql"
@@ -207,6 +300,8 @@ PG17_HOME="$PG_ROOT/postgresql-$PG17_WHEEL_VERSION-x86_64-unknown-linux-gnu"
 PG17_BIN="$PG17_HOME/bin"
 STAMPS="$TOOLS/stamps"
 CHECKOV_VENV="$TOOLS/checkov"
+BARMAN_VENV="$TOOLS/barman"
+MOTO_VENV="$TOOLS/moto"
 KUBE_VALIDATE_PY="$REPO/scripts/kube-validate.py"
 
 START=$SECONDS
@@ -639,6 +734,51 @@ install_checkov() {
   echo "$want" >"$STAMPS/checkov"
 }
 
+# ---- 5d. barman-cloud and moto (the ha profile's backups to S3) ----------------
+barman_works() {
+  [[ "$("$BARMAN_VENV/bin/barman-cloud-backup" --version 2>&1)" == "barman-cloud-backup $BARMAN_VERSION" ]] \
+    && "$BARMAN_VENV/bin/python" -c 'import boto3, psycopg2, snappy' 2>/dev/null
+}
+moto_works() {
+  [[ -x "$MOTO_VENV/bin/moto_server" ]] \
+    && [[ "$("$MOTO_VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" == "$MOTO_VERSION" ]]
+}
+# Installs the pinned packages ($3...) into the venv $2 with --no-deps (the pins are the whole
+# set), unless stamp $1 says so already and check $4 passes; then `pip check`.
+install_pinned_venv() {
+  local name="$1" venv="$2" check="$3"
+  shift 3
+  local want have=""
+  want="$(printf '%s\n' "$@")"
+  [[ -f "$STAMPS/$name" ]] && have="$(cat "$STAMPS/$name")"
+  if [[ "$have" == "$want" ]] && "$check"; then
+    log "$name: $(grep "^$name==" <<<"$want") already installed"
+    return 0
+  fi
+  if ! "$venv/bin/python" -c '' 2>/dev/null; then
+    log "$name: creating $venv"
+    rm -rf "$venv"
+    "$PYTHON" -m venv "$venv" || die "python3 -m venv $venv failed"
+  fi
+  log "$name: installing $# pinned packages"
+  # Debian's pg_config first: psycopg2 builds against the system libpq, not the PostgreSQL
+  # bundle that env.sh may have put on PATH.
+  PATH="/usr/bin:/bin:$PATH" "$venv/bin/pip" install -q --disable-pip-version-check --no-input --no-deps "$@" \
+    || die "pip install into $venv failed"
+  "$venv/bin/pip" check >/dev/null || die "$name's pinned packages are inconsistent: $("$venv/bin/pip" check)"
+  "$check" || die "$name does not work after installing it"
+  # The tests run the commands as the unprivileged test user.
+  chmod -R a+rX "$venv"
+  echo "$want" >"$STAMPS/$name"
+}
+install_barman() {
+  apt_install "${APT_BARMAN_BUILD[@]}"
+  install_pinned_venv barman "$BARMAN_VENV" barman_works "${BARMAN_REQUIREMENTS[@]}"
+}
+install_moto() {
+  install_pinned_venv moto "$MOTO_VENV" moto_works "${MOTO_REQUIREMENTS[@]}"
+}
+
 # ---- 6. kube-validate self-test ------------------------------------------------
 kube_validate_selftest() {
   [[ -f "$KUBE_VALIDATE_PY" ]] || die "$KUBE_VALIDATE_PY missing"
@@ -679,6 +819,8 @@ write_env() {
     printf 'export APP_VENV=%q\n' "$APP_VENV"
     printf 'export CHECKOV=%q\n' "$CHECKOV_VENV/bin/checkov"
     printf 'export HELM3=%q\n' "$BIN/helm3"
+    printf 'export BARMAN_BIN=%q\n' "$BARMAN_VENV/bin"
+    printf 'export MOTO_SERVER=%q\n' "$MOTO_VENV/bin/moto_server"
     # Prepend once, even when sourced repeatedly.
     printf 'for __d in %q %q; do case ":$PATH:" in *":$__d:"*) ;; *) PATH="$__d:$PATH" ;; esac; done\n' "$PG_BIN" "$BIN"
     echo 'unset __d; export PATH'
@@ -698,6 +840,8 @@ install_apt_tools
 install_crds
 install_app
 install_checkov
+install_barman
+install_moto
 kube_validate_selftest
 write_env
 log "done; now: . $TOOLS/env.sh"

@@ -17,6 +17,7 @@ mod dashboards;
 mod diagnostics;
 mod fuzz;
 mod generated_secrets;
+mod ha_backup;
 mod helm;
 mod helm_ci_values;
 mod helm_overrides;

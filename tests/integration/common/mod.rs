@@ -2,6 +2,7 @@
 //! committed charts in `charts-out/` with the real `helm`.
 
 pub mod app;
+pub mod barman;
 pub mod cli;
 pub mod dashboards;
 pub mod kube_api;
