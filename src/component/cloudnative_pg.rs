@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::postgresql::{self, Parts, PostgresqlConfig, PostgresqlHba, Server};
 use super::{Component, DatabaseImpl, Selection};
 use crate::formats::{
-    BucketName, CronSchedule, K8sName, LabelKey, LabelValue, MemoryQuantity, ObjectPath,
+    BucketName, Cidr, CronSchedule, K8sName, LabelKey, LabelValue, MemoryQuantity, ObjectPath,
     OptionalClusterName, OptionalK8sName, OptionalMemoryQuantity, OptionalTimestamp, OptionalUrl,
     PgAppUser, PgIdentifier, PgParameterName, RetentionPolicy,
 };
@@ -346,6 +346,22 @@ pub struct CnpgOperator {
     pub pod_selector: std::collections::BTreeMap<LabelKey, LabelValue>,
 }
 
+/// What the instances may connect to, when their egress is restricted. Their instance manager
+/// and Barman Cloud sidecar talk to the Kubernetes API server, whose address depends on the
+/// cluster (usually host addresses that no pod selector matches), so the restriction needs
+/// its networks.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CnpgEgress {
+    /// Restrict the instances' egress (with networkPolicy.enabled) to DNS, the Cluster's own pods (5432, 8000), the API server and the object store; off: egress is not restricted.
+    pub enabled: bool,
+    /// Networks of the Kubernetes API server's endpoints (`kubectl get endpoints kubernetes -n default`), reached on ports 443 and 6443; required when enabled.
+    pub api_server_cidrs: Vec<Cidr>,
+    /// Networks of the object store's endpoint (backup.endpointUrl, or the S3 region's); reached on the endpoint's port (443 for https without one).
+    #[schemars(length(min = 1))]
+    pub object_store_cidrs: Vec<Cidr>,
+}
+
 /// Alert thresholds of the CloudNativePG cluster.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -411,6 +427,8 @@ pub struct Cnpg {
     pub recovery: CnpgRecovery,
     /// The operator, for the NetworkPolicy.
     pub operator: CnpgOperator,
+    /// Egress of the instances (NetworkPolicy).
+    pub egress: CnpgEgress,
     /// Annotations of the instances' ServiceAccount, e.g. eks.amazonaws.com/role-arn for backups with an IAM role.
     pub service_account_annotations: std::collections::BTreeMap<LabelKey, crate::formats::FreeText>,
     /// Alert thresholds.
@@ -465,6 +483,25 @@ fn check(p: &Profile, found: &mut Found) {
     }
     backup_credentials(c, found);
     recovery(c, found);
+    egress(c, found);
+}
+
+/// A restricted egress names the API server's networks, without which the instances cannot
+/// run; every network parses.
+fn egress(c: &Cnpg, found: &mut Found) {
+    let e = &c.egress;
+    for (i, cidr) in e.api_server_cidrs.iter().enumerate() {
+        found.check_cidr(&format!("cnpg.egress.apiServerCidrs.{i}"), cidr);
+    }
+    for (i, cidr) in e.object_store_cidrs.iter().enumerate() {
+        found.check_cidr(&format!("cnpg.egress.objectStoreCidrs.{i}"), cidr);
+    }
+    if e.enabled && e.api_server_cidrs.is_empty() {
+        found.fail(
+            "cnpg.egress.apiServerCidrs",
+            "is empty with egress.enabled: the instance manager could not reach the Kubernetes API and the instances would not start (`kubectl get endpoints kubernetes -n default` lists its addresses)".into(),
+        );
+    }
 }
 
 /// Parameters the operator or the chart set are not set again; CloudNativePG refuses a

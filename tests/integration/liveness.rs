@@ -218,8 +218,9 @@ fn dead_leaves(profile: &str) -> Vec<String> {
         &key_path(&["app", "llm", "existingSecret"]),
         json!("liveness-llm"),
     );
-    // Recovery switched on needs the folder to recover from, and a server certificate its
-    // CA (the templates' rules): the base has both, so either can change alone.
+    // Recovery switched on needs the folder to recover from, a server certificate its CA,
+    // restricted egress the API server's networks (the templates' rules): the base has them,
+    // so each of the pair can change alone.
     if base["cnpg"].is_object() {
         set(
             &mut base,
@@ -230,6 +231,11 @@ fn dead_leaves(profile: &str) -> Vec<String> {
             &mut base,
             &key_path(&["cnpg", "tls", "serverCaSecret"]),
             json!("liveness-ca"),
+        );
+        set(
+            &mut base,
+            &key_path(&["cnpg", "egress", "apiServerCidrs"]),
+            json!(["172.18.0.2/32"]),
         );
     }
     let dir = tempfile::tempdir().unwrap();

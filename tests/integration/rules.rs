@@ -254,6 +254,12 @@ const HA_RULES: &[Rule] = &[
         message: &["five-field cron schedule", "no seconds field"],
     },
     Rule {
+        name: "restricted_egress_without_the_api_servers_networks_exits_1",
+        sets: &["cnpg.egress.enabled=true"],
+        key: "cnpg.egress.apiServerCidrs",
+        message: &["could not reach the Kubernetes API"],
+    },
+    Rule {
         name: "a_cluster_name_over_50_characters_exits_1",
         sets: &["cnpg.clusterName=a23456789-123456789-123456789-123456789-123456789-1"],
         key: "cnpg.clusterName",
@@ -472,6 +478,10 @@ fn the_ha_chart_refuses_under_helm_what_the_operator_would() {
             "cnpg.tls.serverCaSecret: required",
         ),
         (&format!("fullnameOverride={long}"), "at most 50 characters"),
+        (
+            "cnpg.egress.enabled=true",
+            "cnpg.egress.apiServerCidrs: required",
+        ),
     ];
     for (set, expected) in cases {
         let out = std::process::Command::new(common::tool("helm"))

@@ -181,11 +181,12 @@ fn network_policies_deny_by_default_and_admit_only_the_specs_peers() {
 /// `cnpg.io/cluster` label, which its Jobs carry too) admits exactly: SQL from this release's
 /// app, retention job and Helm test (plus `extraDatabaseClientCidrs`); replication and the
 /// instance manager's status port from the instances themselves; the operator on both; and
-/// Prometheus on the metrics port. Its egress is not restricted: the instance manager and
-/// the Barman Cloud sidecar talk to the Kubernetes API and the object store, whose
-/// addresses depend on the cluster (docs/security.md).
+/// Prometheus on the metrics port. Its egress is restricted when `cnpg.egress.enabled` names
+/// the API server's networks (the instance manager and the Barman Cloud sidecar need it): to
+/// DNS, the Cluster's own pods, the API server and the object store (docs/security.md).
 #[test]
-fn the_cloudnative_pg_instances_admit_only_their_clients_peers_operator_and_prometheus() {
+fn the_cloudnative_pg_instances_admit_only_their_clients_peers_operator_and_prometheus_and_reach_only_what_they_need()
+ {
     let docs = yaml_docs(&helm_template(
         &chart_dir("ha"),
         &[
@@ -229,6 +230,49 @@ fn the_cloudnative_pg_instances_admit_only_their_clients_peers_operator_and_prom
             ),
         ]
     );
+    // Restricted egress: DNS, the Cluster's pods, the API server's networks, the object
+    // store on its endpoint's port (443 without one).
+    for (endpoint, port) in [("", "443/TCP"), ("http://minio.storage:9000", "9000/TCP")] {
+        let restricted = yaml_docs(&helm_template(
+            &chart_dir("ha"),
+            &[
+                "--set",
+                "cnpg.egress.enabled=true,cnpg.egress.apiServerCidrs={172.18.0.2/32}",
+                "--set",
+                &format!("cnpg.backup.endpointUrl={endpoint}"),
+            ],
+        ));
+        let policy = restricted
+            .iter()
+            .find(|d| {
+                d["kind"] == "NetworkPolicy"
+                    && d["spec"]["podSelector"]["matchLabels"]["cnpg.io/cluster"].is_string()
+            })
+            .expect("the Cluster's NetworkPolicy");
+        assert_eq!(
+            policy["spec"]["policyTypes"],
+            serde_json::json!(["Ingress", "Egress"])
+        );
+        assert_eq!(
+            rules(policy, "egress"),
+            vec![
+                (
+                    vec!["namespace kube-system".to_string()],
+                    ports(&["53/UDP", "53/TCP"])
+                ),
+                (
+                    vec!["cluster ah-alert-history-postgresql".to_string()],
+                    ports(&["5432/TCP", "8000/TCP"])
+                ),
+                (
+                    vec!["cidr 172.18.0.2/32".to_string()],
+                    ports(&["443/TCP", "6443/TCP"])
+                ),
+                (vec!["cidr 0.0.0.0/0".to_string()], ports(&[port])),
+            ],
+            "endpoint {endpoint:?}"
+        );
+    }
     for component in ["app", "retention", "postgresql-test"] {
         assert!(
             pods(&docs)

@@ -78,3 +78,11 @@ mean every hour at minute 2, second 0). Macros such as @daily are the same in bo
 {{- define "alert-history.podMonitor.enabled" -}}
 {{- include "alert-history.autoSwitch" (dict "root" . "value" .Values.metrics.serviceMonitor.enabled "api" "monitoring.coreos.com/v1/PodMonitor") -}}
 {{- end -}}
+
+{{/* The TCP port of the object store: cnpg.backup.endpointUrl's, or its scheme's (443, 80). */}}
+{{- define "alert-history.cnpg.objectStorePort" -}}
+{{- $url := .Values.cnpg.backup.endpointUrl | default "https://s3.amazonaws.com" -}}
+{{- $u := urlParse $url -}}
+{{- $port := regexFind ":[0-9]+$" $u.host | trimPrefix ":" -}}
+{{- $port | default (ternary "80" "443" (eq $u.scheme "http")) -}}
+{{- end -}}
