@@ -1,16 +1,14 @@
 //! The committed charts checked by real tools: `helm lint --strict`, `helm template` with
 //! default and non-default values, strict Kubernetes schema validation (1.27 and the newest
-//! version the validator ships), the prometheus-operator CRD schemas, and Helm's own
+//! version the validator ships), every custom resource against its real CRD, and Helm's own
 //! enforcement of values.schema.json.
 
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use serde_json::Value;
-
 use crate::common::{
-    all_addons, assert_kube_valid, chart_dir, helm_template, profiles, repo, run_ok, tool,
-    tools_env, values_file, yaml_docs,
+    all_addons, assert_kube_valid, chart_dir, crd_schema, helm_template, profiles, repo, run_ok,
+    tool, values_file, yaml_docs,
 };
 
 #[test]
@@ -140,42 +138,6 @@ const CUSTOM_RESOURCES: &[(&str, &str)] = &[
         "cloudnative-pg/barmancloud.cnpg.io_objectstores.yaml",
     ),
 ];
-
-/// The openAPIV3Schema of a CRD, made strict: objects that list their
-/// properties reject unknown ones, as a strict client-side validation would.
-fn crd_schema(file: &str) -> Value {
-    let path = tools_env("CRDS_DIR")
-        .filter(|d| !d.is_empty())
-        .map_or_else(|| repo().join(".tools/crds"), std::path::PathBuf::from)
-        .join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let crd: Value = yaml_serde::from_str(&text).unwrap();
-    let mut schema = crd["spec"]["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == "v1")
-        .expect("a v1 version")["schema"]["openAPIV3Schema"]
-        .clone();
-    make_strict(&mut schema);
-    schema
-}
-
-fn make_strict(schema: &mut Value) {
-    match schema {
-        Value::Object(obj) => {
-            if obj.contains_key("properties")
-                && !obj.contains_key("additionalProperties")
-                && obj.get("x-kubernetes-preserve-unknown-fields") != Some(&Value::Bool(true))
-            {
-                obj.insert("additionalProperties".into(), Value::Bool(false));
-            }
-            obj.values_mut().for_each(make_strict);
-        }
-        Value::Array(items) => items.iter_mut().for_each(make_strict),
-        _ => {}
-    }
-}
 
 /// Value sets of the ha chart that change its custom resources: synchronous replication,
 /// TLS from your Secrets, the IAM role instead of keys, recovery to a point in time, and

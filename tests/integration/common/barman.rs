@@ -24,7 +24,6 @@
 //! arguments, session tokens, regions) fail the test instead of being ignored, so a chart
 //! that starts using one is noticed here.
 
-use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -581,22 +580,7 @@ fn parse_epoch(ts: &str) -> Option<f64> {
 /// object that lists its properties rejects others, as a strict client-side validation
 /// would (like `helm.rs` does for prometheus-operator's CRDs).
 pub fn assert_valid_against_crd(doc: &Value, file: &str) {
-    let path = tools_env("CRDS_DIR")
-        .filter(|d| !d.is_empty())
-        .map_or_else(|| common::repo().join(".tools/crds"), PathBuf::from)
-        .join("cloudnative-pg")
-        .join(file);
-    let text =
-        fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}: {MISSING}", path.display()));
-    let crd: Value = yaml_serde::from_str(&text).expect("CRD YAML");
-    let mut schema = crd["spec"]["versions"]
-        .as_array()
-        .expect("versions")
-        .iter()
-        .find(|v| v["name"] == "v1")
-        .expect("a v1 version")["schema"]["openAPIV3Schema"]
-        .clone();
-    strict(&mut schema);
+    let schema = common::crd_schema(&format!("cloudnative-pg/{file}"));
     let validator = jsonschema::validator_for(&schema).expect("CRD schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(doc)
@@ -608,20 +592,4 @@ pub fn assert_valid_against_crd(doc: &Value, file: &str) {
         common::kind_name(doc),
         errors.join("\n")
     );
-}
-
-fn strict(schema: &mut Value) {
-    match schema {
-        Value::Object(obj) => {
-            if obj.contains_key("properties")
-                && !obj.contains_key("additionalProperties")
-                && obj.get("x-kubernetes-preserve-unknown-fields") != Some(&Value::Bool(true))
-            {
-                obj.insert("additionalProperties".into(), Value::Bool(false));
-            }
-            obj.values_mut().for_each(strict);
-        }
-        Value::Array(items) => items.iter_mut().for_each(strict),
-        _ => {}
-    }
 }

@@ -470,3 +470,43 @@ pub fn assert_kube_valid(manifests: &str, what: &str) -> Vec<serde_json::Value> 
         })
         .collect()
 }
+
+/// The openAPIV3Schema of a CRD, made strict: objects that list their
+/// properties reject unknown ones, as a strict client-side validation would.
+pub fn crd_schema(file: &str) -> serde_json::Value {
+    let path = tools_env("CRDS_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| repo().join(".tools/crds"), std::path::PathBuf::from)
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let crd: serde_json::Value = yaml_serde::from_str(&text).unwrap();
+    let mut schema = crd["spec"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "v1")
+        .expect("a v1 version")["schema"]["openAPIV3Schema"]
+        .clone();
+    make_strict(&mut schema);
+    schema
+}
+
+fn make_strict(schema: &mut serde_json::Value) {
+    match schema {
+        serde_json::Value::Object(obj) => {
+            if obj.contains_key("properties")
+                && !obj.contains_key("additionalProperties")
+                && obj.get("x-kubernetes-preserve-unknown-fields")
+                    != Some(&serde_json::Value::Bool(true))
+            {
+                obj.insert(
+                    "additionalProperties".into(),
+                    serde_json::Value::Bool(false),
+                );
+            }
+            obj.values_mut().for_each(make_strict);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(make_strict),
+        _ => {}
+    }
+}
