@@ -375,9 +375,12 @@ pub struct CnpgAlerts {
     /// Page when transaction ids used exceed this percentage of the wraparound limit.
     #[schemars(range(min = 1, max = 100))]
     pub txid_wraparound_percent: u32,
-    /// Alert when the newest base backup is older than this many hours, or when none has succeeded for as long.
+    /// Alert when the newest base backup is older than this many hours.
     #[schemars(range(min = 1, max = 8760))]
     pub backup_max_age_hours: u32,
+    /// Page when no base backup has succeeded for this many minutes (the chart asks for one as soon as the cluster is ready; allow for the first one of a large restored database).
+    #[schemars(range(min = 10, max = 10080))]
+    pub first_backup_grace_minutes: u32,
     /// Page when WAL segments wait while nothing has been archived for archive_timeout plus this many minutes.
     #[schemars(range(min = 1, max = 1440))]
     pub wal_archive_delay_minutes: u32,

@@ -58,10 +58,12 @@ const VALKEY_ALERTS: [&str; 7] = [
 
 /// The CloudNativePG alerts (profile `ha`) of issue 13: the cluster without a primary or
 /// without metrics, instances down, HA degraded, replication lag, connections, wraparound,
-/// WAL archiving, backups too old, never successful or failed, data and WAL volumes.
-const CNPG_ALERTS: [&str; 12] = [
+/// WAL archiving, backups too old, never successful or failed, data and WAL volumes; and a
+/// failing metrics collection (the data-loss alerts' inputs).
+const CNPG_ALERTS: [&str; 13] = [
     "CNPGPrimaryUnavailable",
     "CNPGInstanceDown",
+    "CNPGMetricsCollectionFailing",
     "CNPGHADegraded",
     "CNPGReplicationLag",
     "CNPGHighConnections",
@@ -414,6 +416,7 @@ fn the_specified_severities_are_kept() {
         "PostgreSQLBackupVolumeUsageHigh",
         "ValkeyDataVolumeUsageHigh",
         "CNPGInstanceDown",
+        "CNPGMetricsCollectionFailing",
         "CNPGHADegraded",
         "CNPGHighConnections",
         "CNPGBackupTooOld",
