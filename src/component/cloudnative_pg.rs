@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::postgresql::{self, Parts, PostgresqlConfig, PostgresqlHba, Server};
+use super::postgresql::{self, PostgresqlConfig, PostgresqlHba};
 use super::{Component, DatabaseImpl, Selection};
 use crate::formats::{
     BucketName, Cidr, CronSchedule, K8sName, LabelKey, LabelValue, MemoryQuantity, ObjectPath,
@@ -441,35 +441,7 @@ pub struct Cnpg {
     pub scheduling: Scheduling,
 }
 
-impl Server for Cnpg {
-    fn section(&self) -> &'static str {
-        "cnpg"
-    }
-    fn resources(&self) -> &Resources {
-        &self.resources
-    }
-    fn hugepages_2mi(&self) -> &OptionalMemoryQuantity {
-        &self.hugepages_2mi
-    }
-    fn config(&self) -> &PostgresqlConfig {
-        &self.config
-    }
-    fn hba(&self) -> &PostgresqlHba {
-        &self.hba
-    }
-    fn shm_size(&self) -> Option<&MemoryQuantity> {
-        self.shm_size.as_ref()
-    }
-    fn parts(&mut self) -> Parts<'_> {
-        Parts {
-            section: "cnpg",
-            resources: &self.resources,
-            hugepages_2mi: &self.hugepages_2mi,
-            config: &mut self.config,
-            shm_size: &mut self.shm_size,
-        }
-    }
-}
+postgresql::server_section!(Cnpg, "cnpg");
 
 /// The rules CloudNativePG's admission webhook would apply, caught before anything is written,
 /// plus the rules of any PostgreSQL server.
@@ -479,7 +451,13 @@ fn check(p: &Profile, found: &mut Found) {
     parameters(c, found);
     tag(c, found);
     shared_buffers_within_request(c, found);
-    wal_fits(c, found);
+    postgresql::wal_fits_volume(
+        c,
+        &c.wal_storage.size,
+        "WAL volume",
+        "cnpg.walStorage.size",
+        found,
+    );
     synchronous(c, found);
     if c.backup.enabled {
         found.check_schedule("cnpg.backup.schedule", &c.backup.schedule);
@@ -583,24 +561,6 @@ fn shared_buffers_within_request(c: &Cnpg, found: &mut Found) {
                 "shared_buffers {} is more than the memory request `{}`: CloudNativePG refuses the Cluster (raise the request, best to the limit, or lower sharedBuffers)",
                 budget.shared_buffers,
                 request.as_str()
-            ),
-        );
-    }
-}
-
-/// The WAL the settings keep fits the WAL volume with room for growth under load.
-fn wal_fits(c: &Cnpg, found: &mut Found) {
-    let cfg = &c.config;
-    let wal_kb = cfg.max_wal_size.kilobytes() + cfg.wal_keep_size.kilobytes();
-    let volume = &c.wal_storage.size;
-    if wal_kb * 2 > volume.bytes() / 1024 {
-        found.fail(
-            "cnpg.config.maxWalSize",
-            format!(
-                "`{}` plus walKeepSize `{}` take more than half of the WAL volume `{}` (cnpg.walStorage.size): WAL grows past max_wal_size under load or while archiving lags, and a full WAL volume stops PostgreSQL; lower them or grow the volume",
-                cfg.max_wal_size.as_str(),
-                cfg.wal_keep_size.as_str(),
-                volume.as_str()
             ),
         );
     }

@@ -96,35 +96,44 @@ pub struct Parts<'a> {
     pub shm_size: &'a mut Option<MemoryQuantity>,
 }
 
-impl Server for Postgresql {
-    fn section(&self) -> &'static str {
-        "postgresql"
-    }
-    fn resources(&self) -> &Resources {
-        &self.resources
-    }
-    fn hugepages_2mi(&self) -> &OptionalMemoryQuantity {
-        &self.hugepages_2mi
-    }
-    fn config(&self) -> &PostgresqlConfig {
-        &self.config
-    }
-    fn hba(&self) -> &PostgresqlHba {
-        &self.hba
-    }
-    fn shm_size(&self) -> Option<&MemoryQuantity> {
-        self.shm_size.as_ref()
-    }
-    fn parts(&mut self) -> Parts<'_> {
-        Parts {
-            section: "postgresql",
-            resources: &self.resources,
-            hugepages_2mi: &self.hugepages_2mi,
-            config: &mut self.config,
-            shm_size: &mut self.shm_size,
+/// Implements [`Server`] for a section type with the fields `resources`, `hugepages_2mi`,
+/// `config`, `hba` and `shm_size`, whose values paths start with `$section`.
+macro_rules! server_section {
+    ($type:ty, $section:literal) => {
+        impl $crate::component::postgresql::Server for $type {
+            fn section(&self) -> &'static str {
+                $section
+            }
+            fn resources(&self) -> &$crate::profile::Resources {
+                &self.resources
+            }
+            fn hugepages_2mi(&self) -> &$crate::formats::OptionalMemoryQuantity {
+                &self.hugepages_2mi
+            }
+            fn config(&self) -> &$crate::component::postgresql::PostgresqlConfig {
+                &self.config
+            }
+            fn hba(&self) -> &$crate::component::postgresql::PostgresqlHba {
+                &self.hba
+            }
+            fn shm_size(&self) -> Option<&$crate::formats::MemoryQuantity> {
+                self.shm_size.as_ref()
+            }
+            fn parts(&mut self) -> $crate::component::postgresql::Parts<'_> {
+                $crate::component::postgresql::Parts {
+                    section: $section,
+                    resources: &self.resources,
+                    hugepages_2mi: &self.hugepages_2mi,
+                    config: &mut self.config,
+                    shm_size: &mut self.shm_size,
+                }
+            }
         }
-    }
+    };
 }
+pub(crate) use server_section;
+
+server_section!(Postgresql, "postgresql");
 
 /// The PostgreSQL server of a profile's chart, whichever implementation runs it.
 pub fn server(p: &Profile) -> Option<&dyn Server> {
@@ -461,27 +470,44 @@ pub fn check(p: &Profile, found: &mut Found) {
     check_server(p, pg, found);
     found.check_schedule("postgresql.backup.schedule", &pg.backup.schedule);
     majors(pg, found);
-    let cfg = &pg.config;
-    // WAL outgrows max_wal_size under load and while archiving lags, and a full data
-    // volume stops PostgreSQL: the sizes the settings keep take at most half of it.
-    let wal_kb = cfg.max_wal_size.kilobytes() + cfg.wal_keep_size.kilobytes();
-    if wal_kb * 2 > pg.persistence.size.bytes() / 1024 {
-        found.fail(
-            "postgresql.config.maxWalSize",
-            format!(
-                "`{}` plus walKeepSize `{}` take more than half of the data volume `{}` (postgresql.persistence.size): WAL grows past max_wal_size under load or while archiving lags, and a full volume stops PostgreSQL; lower them or grow the volume",
-                cfg.max_wal_size.as_str(),
-                cfg.wal_keep_size.as_str(),
-                pg.persistence.size.as_str()
-            ),
-        );
-    }
+    wal_fits_volume(
+        pg,
+        &pg.persistence.size,
+        "data volume",
+        "postgresql.persistence.size",
+        found,
+    );
     if pg.alerts.high_connections_percent >= pg.alerts.too_many_connections_percent {
         found.fail(
             "postgresql.alerts.highConnectionsPercent",
             format!(
                 "{} must be below tooManyConnectionsPercent {} (warning before critical)",
                 pg.alerts.high_connections_percent, pg.alerts.too_many_connections_percent
+            ),
+        );
+    }
+}
+
+/// WAL outgrows max_wal_size under load and while archiving lags, and a full volume stops
+/// PostgreSQL: the sizes the settings keep take at most half of the volume WAL is on (`what`,
+/// sized by the value `size_key`).
+pub fn wal_fits_volume(
+    pg: &dyn Server,
+    volume: &MemoryQuantity,
+    what: &str,
+    size_key: &str,
+    found: &mut Found,
+) {
+    let cfg = pg.config();
+    let wal_kb = cfg.max_wal_size.kilobytes() + cfg.wal_keep_size.kilobytes();
+    if wal_kb * 2 > volume.bytes() / 1024 {
+        found.fail(
+            &format!("{}.config.maxWalSize", pg.section()),
+            format!(
+                "`{}` plus walKeepSize `{}` take more than half of the {what} `{}` ({size_key}): WAL grows past max_wal_size under load or while archiving lags, and a full volume stops PostgreSQL; lower them or grow the volume",
+                cfg.max_wal_size.as_str(),
+                cfg.wal_keep_size.as_str(),
+                volume.as_str()
             ),
         );
     }
