@@ -38,25 +38,14 @@ password, host, port, dbname, uri). Either way key "password" is the app's passw
 {{- end -}}
 
 {{/*
-The app's storage env (each database component defines it), for the app and its migration:
-the Cluster's read-write Service, which always points at the current primary (failover moves
-it), and the password from the app Secret through PGPASSWORD, never in the URL. CloudNativePG
-always serves TLS; with cnpg.tls.requireForApp the app must use it (sslmode=require) and
-pg_hba admits it only over TLS. SQLITE_PATH names a directory that does not exist: image
-1.1.9 falls back to that SQLite file when PostgreSQL cannot be reached at start-up, and an
-unopenable one makes the start fail (and the pod retry) instead of keeping alerts pod-local.
+The database contract of chart-sources/postgresql (_database.tpl): the app reaches the
+Cluster's read-write Service, which always points at the current primary (failover moves it).
+CloudNativePG always serves TLS; with cnpg.tls.requireForApp the app must use it.
 */}}
-{{- define "alert-history.app.storageEnv" -}}
-- name: PGPASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "alert-history.cnpg.appSecretName" . }}
-      key: password
-- name: DATABASE_URL
-  value: {{ printf "postgresql://%s@%s-rw:5432/%s%s" .Values.cnpg.auth.username (include "alert-history.cnpg.clusterName" .) .Values.cnpg.auth.database (ternary "?sslmode=require" "" .Values.cnpg.tls.requireForApp) | quote }}
-- name: SQLITE_PATH
-  value: /nonexistent/sqlite-fallback-disabled.db
-{{- end -}}
+{{- define "alert-history.database.section" -}}cnpg{{- end -}}
+{{- define "alert-history.database.host" -}}{{ include "alert-history.cnpg.clusterName" . }}-rw{{- end -}}
+{{- define "alert-history.database.appSecretName" -}}{{ include "alert-history.cnpg.appSecretName" . }}{{- end -}}
+{{- define "alert-history.database.tlsRequired" -}}{{ .Values.cnpg.tls.requireForApp }}{{- end -}}
 
 {{/*
 The cron schedule of a ScheduledBackup: CloudNativePG's cron has six fields, seconds first,

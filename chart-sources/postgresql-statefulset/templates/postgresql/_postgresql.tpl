@@ -25,21 +25,11 @@ password (app user), replication-password (role replicator), exporter-password (
       key: {{ .key }}
 {{- end -}}
 
-{{/*
-The app's storage env (each database component defines it), for the app and its migration: the
-app selects PostgreSQL by a postgresql:// DATABASE_URL, and asyncpg takes the password from
-PGPASSWORD when the URL has none, so the password needs no URL encoding and never sits in a
-URL, a ConfigMap or a log line. SQLITE_PATH names a directory that does not exist: when
-PostgreSQL cannot be reached at start-up, image 1.1.9 falls back to that SQLite file, and an
-unopenable one makes the start fail (and the pod retry) instead of keeping alerts pod-local.
-*/}}
-{{- define "alert-history.app.storageEnv" -}}
-{{ include "alert-history.postgresql.secretEnv" (dict "root" . "name" "PGPASSWORD" "key" "password") }}
-- name: DATABASE_URL
-  value: {{ printf "postgresql://%s@%s:5432/%s%s" .Values.postgresql.auth.username (include "alert-history.postgresql.fullname" .) .Values.postgresql.auth.database (ternary "?sslmode=require" "" .Values.postgresql.tls.enabled) | quote }}
-- name: SQLITE_PATH
-  value: /nonexistent/sqlite-fallback-disabled.db
-{{- end -}}
+{{/* The database contract of chart-sources/postgresql (_database.tpl). */}}
+{{- define "alert-history.database.section" -}}postgresql{{- end -}}
+{{- define "alert-history.database.host" -}}{{ include "alert-history.postgresql.fullname" . }}{{- end -}}
+{{- define "alert-history.database.appSecretName" -}}{{ include "alert-history.postgresql.secretName" . }}{{- end -}}
+{{- define "alert-history.database.tlsRequired" -}}{{ .Values.postgresql.tls.enabled }}{{- end -}}
 
 {{/*
 The PostgreSQL major version of postgresql.image.tag (its leading digits: "17.6-bookworm" is
