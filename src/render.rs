@@ -55,6 +55,8 @@ struct TemplateContext<'a> {
 /// one and keeps those settings.
 #[derive(Serialize)]
 struct SizedFor {
+    /// The values section of the PostgreSQL server they were sized for.
+    section: &'static str,
     memory: String,
     max_connections: u32,
     by_limit: Vec<DerivedSetting>,
@@ -80,6 +82,7 @@ fn sized_for(profile: &Profile, derived: &[tuning::Derived]) -> Option<SizedFor>
             .collect()
     };
     let sized = SizedFor {
+        section: pg.section(),
         memory: pg.resources().limits.memory.to_string(),
         max_connections: pg.config().max_connections,
         by_limit: settings(|f| f.limit),
