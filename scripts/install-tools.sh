@@ -714,24 +714,7 @@ checkov_works() {
   [[ "$("$CHECKOV_VENV/bin/checkov" --version 2>/dev/null)" == "$CHECKOV_VERSION" ]]
 }
 install_checkov() {
-  local want have=""
-  want="$(printf '%s\n' "${CHECKOV_REQUIREMENTS[@]}")"
-  [[ -f "$STAMPS/checkov" ]] && have="$(cat "$STAMPS/checkov")"
-  if [[ "$have" == "$want" ]] && checkov_works; then
-    log "checkov: $CHECKOV_VERSION already installed"
-    return 0
-  fi
-  if ! "$CHECKOV_VENV/bin/python" -c '' 2>/dev/null; then
-    log "checkov: creating $CHECKOV_VENV"
-    rm -rf "$CHECKOV_VENV"
-    "$PYTHON" -m venv "$CHECKOV_VENV" || die "python3 -m venv $CHECKOV_VENV failed"
-  fi
-  log "checkov: installing checkov==$CHECKOV_VERSION and its ${#CHECKOV_REQUIREMENTS[@]} pinned packages"
-  "$CHECKOV_VENV/bin/pip" install -q --disable-pip-version-check --no-input --no-deps "${CHECKOV_REQUIREMENTS[@]}" \
-    || die "pip install checkov into $CHECKOV_VENV failed"
-  "$CHECKOV_VENV/bin/pip" check >/dev/null || die "checkov's pinned packages are inconsistent: $("$CHECKOV_VENV/bin/pip" check)"
-  checkov_works || die "checkov --version is '$("$CHECKOV_VENV/bin/checkov" --version 2>&1 | tail -1)', expected $CHECKOV_VERSION"
-  echo "$want" >"$STAMPS/checkov"
+  install_pinned_venv checkov "$CHECKOV_VENV" checkov_works "${CHECKOV_REQUIREMENTS[@]}"
 }
 
 # ---- 5d. barman-cloud and moto (the ha profile's backups to S3) ----------------
