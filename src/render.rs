@@ -227,12 +227,7 @@ pub fn files(profile: &Profile, derived: &[tuning::Derived]) -> Result<Rendered>
     })
     .map_err(|e| Bug(format!("template context: {e}")))?;
     let fragments = slots(&mut tera, &context, &dirs)?;
-    let slots: BTreeMap<&str, String> = fragments
-        .iter()
-        .map(|(name, contributions)| (name.as_str(), slot_text(contributions)))
-        .collect();
-    context.insert("slots", &slots);
-    context.insert("fragments", &fragments);
+    insert_slots(&mut context, &fragments);
 
     let mut files = BTreeMap::new();
     for (path, source) in wanted {
@@ -331,6 +326,17 @@ fn slots(tera: &mut Tera, context: &Context, dirs: &[&str]) -> Result<Contributi
 
 /// The contributions to each slot, by slot name.
 type Contributions = BTreeMap<String, Vec<String>>;
+
+/// Puts the slots into the context as the shared templates read them: `slots.<name>` (the
+/// text, for a block) and `fragments.<name>` (the contributions, for a place in a line).
+fn insert_slots(context: &mut Context, fragments: &Contributions) {
+    let text: BTreeMap<&str, String> = fragments
+        .iter()
+        .map(|(name, contributions)| (name.as_str(), slot_text(contributions)))
+        .collect();
+    context.insert("slots", &text);
+    context.insert("fragments", fragments);
+}
 
 /// A slot's text for a block: each contribution starting on a line of its own.
 fn slot_text(contributions: &[String]) -> String {
@@ -548,12 +554,7 @@ mod tests {
             "a comment adds nothing"
         );
         assert_eq!(filled["deployment_strategy"].len(), 1);
-        let text: BTreeMap<&str, String> = filled
-            .iter()
-            .map(|(name, contributions)| (name.as_str(), slot_text(contributions)))
-            .collect();
-        context.insert("slots", &text);
-        context.insert("fragments", &filled);
+        insert_slots(&mut context, &filled);
         tera.add_raw_template(
             "shared",
             "env:\n  [[- slots.deployment_cache_env ]]\n\

@@ -463,6 +463,7 @@ fn check(p: &Profile, found: &mut Found) {
         found.check_schedule("cnpg.backup.schedule", &c.backup.schedule);
     }
     backup_credentials(c, found);
+    tls(c, found);
     recovery(c, found);
     egress(c, found);
 }
@@ -591,6 +592,10 @@ fn backup_credentials(c: &Cnpg, found: &mut Found) {
             "is empty and inheritFromIamRole is false: the instances would have no credentials for the bucket (name a Secret with the access keys, or use the IAM role)".into(),
         );
     }
+}
+
+/// A server certificate of the user's comes with its CA.
+fn tls(c: &Cnpg, found: &mut Found) {
     let tls = &c.tls;
     if !tls.server_tls_secret.as_str().is_empty() && tls.server_ca_secret.as_str().is_empty() {
         found.fail(

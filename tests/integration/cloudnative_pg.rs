@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use crate::common::app::AppContainer;
 use crate::common::postgres::{
-    ChildGuard, OPERATOR_APP_PASSWORD, Rendered, Sandbox, as_user, chown, output_text, path_env,
-    pg, wait_for, write_owned,
+    ChildGuard, OPERATOR_APP_PASSWORD, PSQL_SCRIPT, Rendered, Sandbox, as_user, chown, output_text,
+    path_env, pg, wait_for, write_owned,
 };
 use crate::common::{self, chart_dir, free_port, run_ok};
 
@@ -169,16 +169,8 @@ impl Instance {
     fn sql(&self, db: &str, sql: &str) -> String {
         let out = run_ok(
             as_user(pg("psql"))
-                .args([
-                    "-X",
-                    "-q",
-                    "-A",
-                    "-t",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-U",
-                    "postgres",
-                ])
+                .args(PSQL_SCRIPT)
+                .args(["-U", "postgres"])
                 .args(["-h", &self.run_dir().display().to_string()])
                 .args(["-p", &self.port.to_string(), "-d", db, "-c", sql]),
         );
@@ -255,6 +247,16 @@ fn cluster_parameters_start_postgresql_16_and_the_post_init_sql_runs() {
         .as_object()
         .expect("parameters");
     assert!(params.len() > 20, "{params:?}");
+    // What alertchart refuses in cnpg.parameters as the chart's own is what the chart sets.
+    let chart_set: Vec<&str> = alertchart::component::cloudnative_pg::CHART_PARAMETERS
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    assert_eq!(
+        params.keys().map(String::as_str).collect::<Vec<_>>(),
+        chart_set,
+        "the Cluster's parameters and CHART_PARAMETERS"
+    );
     for name in params.keys() {
         let row = i.sql(
             "postgres",

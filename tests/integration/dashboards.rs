@@ -15,10 +15,10 @@ use serde_json::Value;
 
 use crate::common;
 use crate::common::dashboards::{
-    APP_DASHBOARD, CNPG_DASHBOARD, SHIPPED, cnpg_catalogue, dashboard, grouping_labels,
-    matcher_labels, metric_names, queries, shipped, used_metrics,
+    APP_DASHBOARD, CNPG_DASHBOARD, SHIPPED, cnpg_catalogue, dashboard, metric_names, queries,
+    shipped, used_metrics,
 };
-use crate::common::promql::unexplained;
+use crate::common::promql::{grouping_labels, matcher_labels, unexplained};
 use crate::common::{
     CNPG_CHART_FILE, chart_dir, helm_template, profiles, profiles_with, run_ok, tool, yaml_docs,
 };

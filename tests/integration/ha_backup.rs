@@ -28,7 +28,8 @@ use crate::common::barman::{
     recovery_target,
 };
 use crate::common::postgres::{
-    Sandbox, as_user, chown, epoch_now, free_port, output_text, pg, wait_for, write_owned,
+    PSQL_SCRIPT, Sandbox, as_user, chown, epoch_now, free_port, output_text, pg, wait_for,
+    write_owned,
 };
 
 /// The server the `ha` chart's Cluster archives as (`cnpg.backup.serverName` unset: the
@@ -267,16 +268,8 @@ impl Instance {
         let mut c = Command::new(pg("psql"));
         c.env_clear()
             .env("PGCONNECT_TIMEOUT", "10")
-            .args([
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                "127.0.0.1",
-            ])
+            .args(PSQL_SCRIPT)
+            .args(["-h", "127.0.0.1"])
             .args([
                 "-p",
                 &self.port.to_string(),

@@ -33,7 +33,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common;
-use crate::common::postgres::{ChildGuard, as_user, base64_decode, free_port, tools_env, wait_for};
+use crate::common::postgres::{ChildGuard, as_user, free_port, tools_env, wait_for};
 
 /// The plugin's name in a Cluster's `spec.plugins` and `spec.externalClusters[].plugin`.
 pub const PLUGIN: &str = "barman-cloud.cloudnative-pg.io";
@@ -203,13 +203,8 @@ fn secret_value(secrets: &[Value], selector: &Value, what: &str) -> String {
         .iter()
         .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == name)
         .unwrap_or_else(|| panic!("{what}: no Secret {name}"));
-    if let Some(v) = secret["stringData"][key].as_str() {
-        return v.to_string();
-    }
-    let b64 = secret["data"][key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{what}: Secret {name} has no key {key}"));
-    String::from_utf8(base64_decode(b64)).expect("UTF-8 Secret value")
+    common::secret_data(secret, key)
+        .unwrap_or_else(|| panic!("{what}: Secret {name} has no key {key}"))
 }
 
 /// The parameters of the plugin's entry in a Cluster's `spec.plugins`, if enabled

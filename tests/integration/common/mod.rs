@@ -327,7 +327,10 @@ pub fn all_addons(profile: &str) -> Vec<&'static str> {
         "--set",
         "app.llm.apiKey=sk-test",
     ];
-    if chart_dir(profile).join(POSTGRESQL_CHART_FILE).exists() {
+    let chart = chart_dir(profile);
+    let statefulset = chart.join(POSTGRESQL_CHART_FILE).exists();
+    let cnpg = chart.join(CNPG_CHART_FILE).exists();
+    if statefulset || cnpg {
         args.extend([
             "--set",
             "metrics.serviceMonitor.enabled=true",
@@ -336,25 +339,21 @@ pub fn all_addons(profile: &str) -> Vec<&'static str> {
             "--set",
             "metrics.prometheusRule.enabled=true",
             "--set",
-            "postgresql.tls.enabled=true",
-            "--set",
             "networkPolicy.extraDatabaseClientCidrs={10.250.0.0/16}",
+        ]);
+    }
+    if statefulset {
+        args.extend([
+            "--set",
+            "postgresql.tls.enabled=true",
             "--set",
             "postgresql.hugepages2Mi=1Gi",
             "--set",
             "postgresql.config.hugePages=try",
         ]);
     }
-    if chart_dir(profile).join(CNPG_CHART_FILE).exists() {
+    if cnpg {
         args.extend([
-            "--set",
-            "metrics.serviceMonitor.enabled=true",
-            "--set",
-            "metrics.grafanaDashboards.enabled=true",
-            "--set",
-            "metrics.prometheusRule.enabled=true",
-            "--set",
-            "networkPolicy.extraDatabaseClientCidrs={10.250.0.0/16}",
             "--set",
             "cnpg.synchronous.enabled=true",
             "--set",
@@ -397,6 +396,15 @@ pub fn kube_versions() -> Vec<String> {
 }
 
 /// Standard base64 (with or without padding).
+/// The value of `key` in a Secret document: its `stringData`, or its base64 `data` decoded.
+pub fn secret_data(secret: &serde_json::Value, key: &str) -> Option<String> {
+    if let Some(v) = secret["stringData"][key].as_str() {
+        return Some(v.to_string());
+    }
+    let b64 = secret["data"][key].as_str()?;
+    Some(String::from_utf8(base64_decode(b64)).expect("UTF-8 Secret value"))
+}
+
 /// Standard base64 with padding, as Secret data has it.
 pub fn base64_encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -43,7 +43,7 @@ use serde_json::Value;
 use crate::common;
 use crate::common::kube_api::{KubeApi, install_secrets};
 
-pub use crate::common::{base64_decode, free_port, run_as, tools_env};
+pub use crate::common::{free_port, run_as, tools_env};
 
 const MISSING: &str = "run `scripts/test.sh` (it installs every tool into .tools/ and writes \
                        .tools/env.sh), or `source .tools/env.sh` before `cargo test`";
@@ -246,6 +246,35 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(String, String)> {
 // ---------------------------------------------------------------------------------------
 // Rendered manifests and the kubelet's view of them
 
+/// The Secret CloudNativePG creates for each Cluster of `docs` for its app user
+/// (`<cluster>-app`, unless the bootstrap names the user's own), as the operator makes it
+/// before the app starts, with [`OPERATOR_APP_PASSWORD`].
+pub fn operator_secrets(docs: &[Value]) -> Vec<Value> {
+    docs.iter()
+        .filter(|d| d["kind"] == "Cluster")
+        .filter_map(|d| {
+            let initdb = &d["spec"]["bootstrap"]["initdb"];
+            initdb["secret"].is_null().then(|| {
+                serde_json::json!({
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "type": "kubernetes.io/basic-auth",
+                    "metadata": {
+                        "name": format!("{}-app", d["metadata"]["name"].as_str().expect("name")),
+                    },
+                    "data": {
+                        "username": common::base64_encode(initdb["owner"].as_str().expect("owner").as_bytes()),
+                        "password": common::base64_encode(OPERATOR_APP_PASSWORD.as_bytes()),
+                    },
+                })
+            })
+        })
+        .collect()
+}
+
+/// psql's options for scripts: no psqlrc, quiet, unaligned tuples only, stop at the first error.
+pub const PSQL_SCRIPT: [&str; 6] = ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"];
+
 /// The password of the app user in the Secret the harness adds for CloudNativePG.
 pub const OPERATOR_APP_PASSWORD: &str = "app-password-from-the-operator";
 
@@ -279,36 +308,9 @@ impl Rendered {
             docs: common::yaml_docs(&yaml),
         };
         install_secrets(&mut rendered, api);
-        rendered.add_operator_secrets();
+        let made = operator_secrets(&rendered.docs);
+        rendered.docs.extend(made);
         rendered
-    }
-
-    /// Adds the Secret CloudNativePG creates for each Cluster's app user (`<cluster>-app`,
-    /// unless the bootstrap names the user's own), as the operator would before the app starts.
-    fn add_operator_secrets(&mut self) {
-        let operator_made: Vec<Value> = self
-            .docs
-            .iter()
-            .filter(|d| d["kind"] == "Cluster")
-            .filter_map(|d| {
-                let initdb = &d["spec"]["bootstrap"]["initdb"];
-                initdb["secret"].is_null().then(|| {
-                    serde_json::json!({
-                        "apiVersion": "v1",
-                        "kind": "Secret",
-                        "type": "kubernetes.io/basic-auth",
-                        "metadata": {
-                            "name": format!("{}-app", d["metadata"]["name"].as_str().expect("name")),
-                        },
-                        "data": {
-                            "username": common::base64_encode(initdb["owner"].as_str().expect("owner").as_bytes()),
-                            "password": common::base64_encode(OPERATOR_APP_PASSWORD.as_bytes()),
-                        },
-                    })
-                })
-            })
-            .collect();
-        self.docs.extend(operator_made);
     }
 
     /// The object of `kind` whose name ends with `suffix`.
@@ -355,14 +357,8 @@ impl Rendered {
 
     /// A Secret's value (base64-decoded `data`, or `stringData`).
     pub fn secret_value(&self, name: &str, key: &str) -> String {
-        let s = self.named("Secret", name);
-        if let Some(v) = s["stringData"][key].as_str() {
-            return v.to_string();
-        }
-        let b64 = s["data"][key]
-            .as_str()
-            .unwrap_or_else(|| panic!("Secret {name} has no key {key}"));
-        String::from_utf8(base64_decode(b64)).expect("UTF-8 secret")
+        common::secret_data(self.named("Secret", name), key)
+            .unwrap_or_else(|| panic!("Secret {name} has no key {key}"))
     }
 
     /// The environment of a container as the kubelet builds it (see [`kube_env`]).
@@ -1105,16 +1101,7 @@ impl Cluster {
     /// with `password` to `db`: no psqlrc, unaligned tuples, fields separated by \x1f.
     pub fn psql_as(&self, user: &str, password: &str, db: &str) -> Command {
         let mut c = self.client_as("psql", user, password, db);
-        c.args([
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-F",
-            "\x1f",
-        ]);
+        c.args(PSQL_SCRIPT).args(["-F", "\x1f"]);
         c
     }
 

@@ -132,3 +132,69 @@ pub fn selectors(expr: &str) -> Vec<(String, String)> {
     }
     found
 }
+
+/// The label names a selector's matchers (the text between `{` and `}`) test.
+pub fn matcher_labels(matchers: &str) -> Vec<String> {
+    let mut labels = Vec::new();
+    let mut quoted = false;
+    let mut current = String::new();
+    for ch in matchers.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            _ if quoted => {}
+            '=' | '!' => {
+                if !current.trim().is_empty() {
+                    labels.push(current.trim().to_string());
+                }
+                current.clear();
+            }
+            ',' | '~' => current.clear(),
+            _ => current.push(ch),
+        }
+    }
+    labels
+}
+
+/// The labels a PromQL expression groups or matches by: the lists after `by`, `without`,
+/// `on`, `ignoring`, `group_left` and `group_right`.
+pub fn grouping_labels(expr: &str) -> Vec<String> {
+    let mut labels = Vec::new();
+    let mut rest = expr;
+    while let Some(open) = rest.find('(') {
+        let keyword: String = rest[..open]
+            .trim_end()
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let close = open
+            + rest[open..]
+                .find(')')
+                .expect("unbalanced parentheses in expr");
+        if [
+            "by",
+            "without",
+            "on",
+            "ignoring",
+            "group_left",
+            "group_right",
+        ]
+        .contains(&keyword.as_str())
+        {
+            labels.extend(
+                rest[open + 1..close]
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string),
+            );
+            rest = &rest[close + 1..];
+        } else {
+            rest = &rest[open + 1..];
+        }
+    }
+    labels
+}

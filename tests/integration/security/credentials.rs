@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{containers, pods};
 use crate::common::kube_api::SECRETS_JOB;
+use crate::common::postgres::operator_secrets;
 use crate::common::{
     POSTGRESQL_CHART_FILE, VALKEY_CHART_FILE, all_addons, base64_decode, chart_dir, helm_template,
     kind_name, profiles, yaml_docs,
@@ -69,18 +70,6 @@ fn secrets(docs: &[Value]) -> BTreeMap<String, BTreeMap<String, String>> {
                 d["metadata"]["name"].as_str().expect("name").to_string(),
                 data,
             )
-        })
-        .collect()
-}
-
-/// The Secrets and keys CloudNativePG creates for the Clusters of a render: `<cluster>-app`,
-/// the app owner's credentials, unless the Cluster's bootstrap names a Secret of the user's.
-fn operator_secrets(docs: &[Value]) -> Vec<(String, String)> {
-    docs.iter()
-        .filter(|d| d["kind"] == "Cluster" && d["spec"]["bootstrap"]["initdb"]["secret"].is_null())
-        .flat_map(|d| {
-            let name = d["metadata"]["name"].as_str().expect("name");
-            ["username", "password"].map(|key| (format!("{name}-app"), key.to_string()))
         })
         .collect()
 }
@@ -172,11 +161,16 @@ fn credentials_live_only_in_secrets_and_every_reference_names_one_the_chart_prov
             );
             let made = hook_secrets(&docs);
             let operator_made = operator_secrets(&docs);
+            let by_operator = |secret: &str, key: &str| {
+                operator_made
+                    .iter()
+                    .any(|s| s["metadata"]["name"] == secret && !s["data"][key].is_null())
+            };
             for (_, secret, key) in secret_refs(&docs) {
                 assert!(
                     secrets.get(&secret).is_some_and(|s| s.contains_key(&key))
                         || made.get(&secret).is_some_and(|s| s.contains(&key))
-                        || operator_made.contains(&(secret.clone(), key.clone())),
+                        || by_operator(&secret, &key),
                     "{profile} {label}: reference to {secret}/{key}, which neither the chart, its hook Job nor CloudNativePG makes"
                 );
             }
