@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::app::{
-    AppContainer, AppProcess, add_secret, app_dir, exits_within, set_secret, through,
+    AppContainer, AppProcess, add_secret, app_dir, exits_within, set_secret, through, with_database,
 };
 use crate::common::postgres::{
     APP_DB, APP_FROM_LOOPBACK, ChildGuard, Cluster, Rendered, Sandbox, as_user, env_get, free_port,
@@ -51,20 +51,6 @@ fn database(password: &str, args: &[&str]) -> Cluster {
     let out = c.run_init_sql(&[]);
     assert!(out.status.success(), "init.sql: {}", output_text(&out));
     c
-}
-
-/// Container `name` of the app's Deployment, reaching this PostgreSQL.
-fn with_database(c: &Cluster, name: &str) -> AppContainer {
-    let mut a = AppContainer::of(&c.rendered, &c.sandbox, name);
-    through(
-        &c.rendered,
-        &mut a.env,
-        "DATABASE_URL",
-        "-postgresql",
-        5432,
-        c.port,
-    );
-    a
 }
 
 /// Runs the `migrate` init container to completion; its output.

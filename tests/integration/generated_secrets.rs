@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::app::{AppContainer, through};
+use crate::common::app::with_database;
 use crate::common::kube_api::{KubeApi, NAMESPACE, SECRETS_JOB, run_secrets_job, secrets_job};
 use crate::common::postgres::{
     APP_DB, APP_FROM_LOOPBACK, APP_USER, ChildGuard, Cluster, Rendered, as_user, env_get,
@@ -373,18 +373,7 @@ fn a_second_render_as_argo_cd_syncs_it_keeps_every_client_connected() {
     c.rendered = second;
 
     // The app: its migration (init container), then its server, ready on PostgreSQL.
-    let app = |name: &str| {
-        let mut a = AppContainer::of(&c.rendered, &c.sandbox, name);
-        through(
-            &c.rendered,
-            &mut a.env,
-            "DATABASE_URL",
-            "-postgresql",
-            5432,
-            c.port,
-        );
-        a
-    };
+    let app = |name: &str| with_database(&c, name);
     let out = app("migrate").run();
     assert!(out.status.success(), "migrate: {}", output_text(&out));
     let log = c.sandbox.path().join("app.log");

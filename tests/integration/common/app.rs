@@ -389,3 +389,17 @@ pub fn http(
         .unwrap_or(0);
     Ok((code, reply.to_string()))
 }
+
+/// Container `name` of the app's Deployment, reaching this PostgreSQL.
+pub fn with_database(c: &common::postgres::Cluster, name: &str) -> AppContainer {
+    let mut a = AppContainer::of(&c.rendered, &c.sandbox, name);
+    through(
+        &c.rendered,
+        &mut a.env,
+        "DATABASE_URL",
+        "-postgresql",
+        5432,
+        c.port,
+    );
+    a
+}

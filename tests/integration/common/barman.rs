@@ -24,8 +24,6 @@
 //! arguments, session tokens, regions) fail the test instead of being ignored, so a chart
 //! that starts using one is noticed here.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -33,7 +31,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common;
-use crate::common::postgres::{ChildGuard, as_user, free_port, tools_env, wait_for};
+use crate::common::postgres::{ChildGuard, as_user, free_port, http_request, tools_env, wait_for};
 
 /// The plugin's name in a Cluster's `spec.plugins` and `spec.externalClusters[].plugin`.
 pub const PLUGIN: &str = "barman-cloud.cloudnative-pg.io";
@@ -103,20 +101,7 @@ impl S3Server {
 
     /// An unsigned S3 request (moto does not check signatures): `(status line, body)`.
     fn request(&self, method: &str, path: &str) -> std::io::Result<(String, String)> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port))?;
-        s.set_read_timeout(Some(Duration::from_secs(60)))?;
-        write!(
-            s,
-            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\r\n",
-            self.port
-        )?;
-        let mut resp = String::new();
-        s.read_to_string(&mut resp)?;
-        let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-        Ok((
-            head.lines().next().unwrap_or("").to_string(),
-            body.to_string(),
-        ))
+        http_request(self.port, method, path)
     }
 
     pub fn create_bucket(&self, bucket: &str) {

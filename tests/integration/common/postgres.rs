@@ -231,9 +231,17 @@ impl Drop for ChildGuard {
 
 /// `GET path` over plain HTTP/1.0 from 127.0.0.1:`port`: `(status line, body)`.
 pub fn http_get(port: u16, path: &str) -> std::io::Result<(String, String)> {
+    http_request(port, "GET", path)
+}
+
+/// A request without a body over plain HTTP/1.0 to 127.0.0.1:`port`: `(status line, body)`.
+pub fn http_request(port: u16, method: &str, path: &str) -> std::io::Result<(String, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n")?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n"
+    )?;
     let mut resp = String::new();
     s.read_to_string(&mut resp)?;
     let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
